@@ -1,0 +1,1 @@
+export { fnv1a32 } from './fnv1a32.js'
