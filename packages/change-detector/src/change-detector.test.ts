@@ -152,7 +152,6 @@ describe('ChangeDetector', () => {
       for (let i = 0; i < chunks; i++) {
         chunk.fill(i)
         await handle.write(chunk)
-        await handle.sync()
       }
       await handle.close()
     })()
@@ -182,7 +181,7 @@ describe('ChangeDetector', () => {
     }
     const final = await detector.check(file, { verify: true })
     expect(final.hash).toBe(prefixHash(chunks))
-  })
+  }, 30_000)
 
   it('scans for every difference, including a committed file that is gone', async () => {
     const detector = new ChangeDetector()
@@ -236,4 +235,33 @@ describe('hashFile', () => {
     await writeFile(join(dir, 'f'), 'x')
     await expect(hashFile(join(dir, 'f'), { bufferSize: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
   })
+})
+
+describe('ChangeDetector and atomic saves', () => {
+  it('never reports removed for a file replaced by rename while it is being read', async () => {
+    const { rename } = await import('node:fs/promises')
+    const file = join(dir, 'atomic.mjs')
+    await writeFile(file, Buffer.alloc(2 * 1024 * 1024, 1))
+    const detector = new ChangeDetector({ maxRereads: 20 })
+    let replacing = true
+    const replacer = (async () => {
+      for (let i = 0; i < 40; i++) {
+        const tmp = join(dir, `atomic.${i}.tmp`)
+        await writeFile(tmp, Buffer.alloc(2 * 1024 * 1024, i % 250))
+        await rename(tmp, file)
+      }
+      replacing = false
+    })()
+    const statuses = new Set<string>()
+    while (replacing) {
+      try {
+        statuses.add((await detector.check(file, { verify: true })).status)
+      } catch (error) {
+        expect((error as ChangeDetectorError).code).toBe('UNSTABLE')
+      }
+    }
+    await replacer
+    expect(statuses.has('removed')).toBe(false)
+    expect(await detector.check(file, { verify: true })).toMatchObject({ hash: fnv1a64Hex(Buffer.alloc(2 * 1024 * 1024, 39)) })
+  }, 30_000)
 })

@@ -251,8 +251,11 @@ export class ChangeDetector {
         throw error
       }
       const { before, after } = read
-      if (after.nlink === 0n) return this.#gone(path)
-      const stable = before.size === after.size && before.mtimeNs === after.mtimeNs && BigInt(read.bytes) === after.size
+      // Unlinked while we read it: deleted, or replaced by an atomic save (a new inode at the
+      // same path). Only the path can tell; a replacement is read again below.
+      const replaced = after.nlink === 0n ? await stat(path, { bigint: true }).catch(() => undefined) : undefined
+      if (after.nlink === 0n && replaced === undefined) return this.#gone(path)
+      const stable = replaced === undefined && before.size === after.size && before.mtimeNs === after.mtimeNs && BigInt(read.bytes) === after.size
       if (stable) {
         const now = BigInt(Date.now()) * 1_000_000n
         const observation: Observation = {

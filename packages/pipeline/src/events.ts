@@ -57,12 +57,20 @@ export interface ReloadResult {
   readonly at: number
 }
 
+/**
+ * Why a change was not applied: `unchanged` (same content hash as the serving version: a touch,
+ * an identical rebuild), `already-failed` (these exact bytes already failed; waiting for a new
+ * change or a trigger), `circuit-open` (the plugin's breaker refuses attempts for now), `vetoed`
+ * (`onBeforeReload` returned false), `not-a-plugin`, `unstable` (still being written).
+ */
+export type SkipReason = 'unchanged' | 'already-failed' | 'circuit-open' | 'vetoed' | 'not-a-plugin' | 'unstable'
+
 /** Every event of a reload pipeline. */
 export type PipelineEvent =
   | ReloadResult
   | { readonly type: 'ready'; readonly plugins: number; readonly durationMs: number; readonly at: number }
   | { readonly type: 'pending'; readonly root: string; readonly id: string | undefined; readonly policy: ReloadPolicy['kind']; readonly enabled: boolean; readonly changes: readonly FileChange[]; readonly at: number }
-  | { readonly type: 'skipped'; readonly root: string; readonly id: string | undefined; readonly reason: 'unchanged' | 'circuit-open' | 'vetoed' | 'not-a-plugin' | 'unstable'; readonly changes: readonly FileChange[]; readonly at: number }
+  | { readonly type: 'skipped'; readonly root: string; readonly id: string | undefined; readonly reason: SkipReason; readonly changes: readonly FileChange[]; readonly at: number }
   | { readonly type: 'renamed'; readonly id: string; readonly from: string; readonly to: string; readonly at: number }
   | { readonly type: 'retry'; readonly root: string; readonly id: string | undefined; readonly attempt: number; readonly delayMs: number; readonly error: unknown; readonly at: number }
   | { readonly type: 'policy'; readonly policy: ReloadPolicy; readonly enabled: boolean; readonly at: number }

@@ -11,7 +11,7 @@ export type {
 } from './pipeline.js'
 export { Policy } from './policy.js'
 export type { ReloadPolicy } from './policy.js'
-export type { PipelineEvent, ReloadAction, ReloadCause, ReloadResult, ReloadTimings } from './events.js'
+export type { PipelineEvent, ReloadAction, ReloadCause, ReloadResult, ReloadTimings, SkipReason } from './events.js'
 export type { ReloadMetrics } from './metrics.js'
 export type { PluginChangeKind } from './plugin-change.js'
 export { PLUGIN_EXTENSIONS } from './plugin-layout.js'

@@ -95,10 +95,10 @@ describe('createReloadPipeline', () => {
     await p.ready
     const log = collect(p.events$)
     const reloaded = nextEvent(p.events$, (e) => isReload(e) && e.action === 'reload')
-    await atomicWrite(file, counterPlugin('counter', '2.0.0'))
-    await reloaded
+    await atomicWrite(file, counterPlugin('counter', '1.5.0'))
+    expect(await reloaded).toMatchObject({ outcome: 'success', to: '1.5.0', attempts: 1 })
     await new Promise((r) => setTimeout(r, 300))
-    expect(log.events.filter(isReload).map((e) => e.action)).toEqual(['reload'])
+    expect(log.events.filter(isReload).map((e) => `${e.action}:${e.outcome}`)).toEqual(['reload:success'])
     log.stop()
   })
 

@@ -19,6 +19,7 @@ import {
 } from '@hotswap/operators'
 import {
   createPluginRegistry,
+  readPluginSource,
   type Loader,
   type PluginRegistry,
   type PluginStatus,
@@ -28,7 +29,7 @@ import {
 } from '@hotswap/registry'
 import { createStateStore, fileAdapter, type StateStore } from '@hotswap/state-store'
 import { PipelineError } from './errors.js'
-import type { PipelineEvent, ReloadAction, ReloadCause, ReloadResult, ReloadTimings } from './events.js'
+import type { PipelineEvent, ReloadAction, ReloadCause, ReloadResult, ReloadTimings, SkipReason } from './events.js'
 import { MetricsRecorder, type ReloadMetrics } from './metrics.js'
 import { foldPluginChange, kindFor, type PluginChange } from './plugin-change.js'
 import { PluginHasher } from './plugin-hash.js'
@@ -427,6 +428,11 @@ class Pipeline implements ReloadPipeline {
           this.#skip(root, id, 'unchanged', change)
           return
         }
+        // The same bytes already failed (after their retries): wait for a new change or a trigger.
+        if (hashAfter === this.#failedHash.get(root) && change.force !== true) {
+          this.#skip(root, id, 'already-failed', change)
+          return
+        }
         action = id === undefined ? 'load' : 'reload'
         // A new content hash (or an explicit trigger) gets a fresh chance past an open breaker.
         if (hashAfter !== this.#failedHash.get(root) || change.force === true) this.#breaker(root).reset()
@@ -535,11 +541,25 @@ class Pipeline implements ReloadPipeline {
     this.#emit(result)
     if (failure !== undefined) this.#reportError(failure)
     await this.#hook(() => this.#options.hooks?.onAfterReload?.(result))
-    // The registry read the file itself: if it changed again meanwhile, look once more.
+    // The registry read the files itself, after we hashed them: if they changed in between, the
+    // registry's own hash of what it loaded tells whether it already has the newest bytes.
     if (failure === undefined && action !== 'unload' && status !== undefined && this.#closing === undefined) {
-      const now2 = await this.#hasher.hash(root).catch(() => undefined)
-      if (now2 !== undefined && now2 !== hashAfter) this.#route({ change: emptyChange(root, 'modified'), cause: 'change' })
+      await this.#settleLiveHash(root, status, hashAfter)
     }
+  }
+
+  async #settleLiveHash(root: string, status: PluginStatus, hashed: string | undefined): Promise<void> {
+    try {
+      const [mine, onDisk] = await Promise.all([this.#hasher.hash(root), readPluginSource(root)])
+      if (mine === hashed) return
+      if (onDisk.hash === status.hash) {
+        this.#liveHash.set(root, mine) // the registry loaded what is on disk now
+        return
+      }
+    } catch {
+      // unreadable or gone right now: the next event or reconcile brings it back
+    }
+    this.#route({ change: emptyChange(root, 'modified'), cause: 'change' })
   }
 
   async #renameRoot(oldRoot: string, newRoot: string | undefined, change: FileChange): Promise<void> {
@@ -706,7 +726,7 @@ class Pipeline implements ReloadPipeline {
     return m
   }
 
-  #skip(root: string, id: string | undefined, reason: 'unchanged' | 'circuit-open' | 'vetoed' | 'not-a-plugin' | 'unstable', change: PluginChange): void {
+  #skip(root: string, id: string | undefined, reason: SkipReason, change: PluginChange): void {
     this.#emit({ type: 'skipped', root, id, reason, changes: change.changes, at: Date.now() })
   }
 
