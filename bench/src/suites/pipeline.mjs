@@ -1,0 +1,164 @@
+// From writeFile to the first call answered by the new version, through the whole pipeline
+// (watcher → coalesce → hash → registry), per loader, with debounce 0 and the default window;
+// beside the same edit under `node --watch` restarting an equivalent minimal HTTP host: time until
+// it answers again, calls that failed while it restarted, and whether the state survived.
+// BENCH_EDITS (default 200) and BENCH_GAP_MS (default 250: edits follow a quiet period) tune it.
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { request } from 'node:http'
+import { createReloadPipeline } from '@hotswap/pipeline'
+import { inProcessLoader, workerLoader } from '@hotswap/registry'
+import { median, quantile, table } from '../lib/stats.mjs'
+
+const EDITS = Number(process.env.BENCH_EDITS ?? 200)
+const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 250)
+const WATCH_EDITS = Math.min(EDITS, 20)
+
+// ~100 KB would swamp a node --watch restart with parse time; the plugin is small on both sides.
+function plugin(marker) {
+  return `let count = 0
+export default {
+  name: 'bench', version: '1.0.${marker}',
+  setup(ctx) { if (ctx.state) count = ctx.state.count; return { v: () => ({ marker: ${marker}, count: ++count }) } },
+  saveState() { return { count } },
+}
+`
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+async function runPipeline(label, loader, debounce) {
+  const dir = await mkdtemp(join(tmpdir(), 'hotswap-bench-pipeline-'))
+  const plugins = join(dir, 'plugins')
+  await (await import('node:fs/promises')).mkdir(plugins)
+  const file = join(plugins, 'bench.mjs')
+  await writeFile(file, plugin(0))
+  const pipeline = createReloadPipeline({ dirs: [plugins], loader, reconcileIntervalMs: 0, ...(debounce === undefined ? {} : { debounce }) })
+  await pipeline.ready
+  const handle = pipeline.registry.get('bench')
+  const latencies = []
+  let failedCalls = 0
+  let calls = 0
+  let lastCount = 0
+  let stateLost = 0
+  for (let n = 1; n <= EDITS; n++) {
+    await sleep(GAP_MS)
+    const t0 = performance.now()
+    await writeFile(file, plugin(n))
+    for (;;) {
+      let answer
+      try {
+        calls++
+        answer = await handle.call('v')
+      } catch {
+        failedCalls++
+        continue
+      }
+      if (answer.count <= lastCount) stateLost++
+      lastCount = answer.count
+      if (answer.marker === n) {
+        latencies.push(performance.now() - t0)
+        break
+      }
+      if (performance.now() - t0 > 10_000) throw new Error(`${label}: edit ${n} not served after 10 s`)
+      // An in-process call resolves as a microtask: yield so the watcher's I/O can run.
+      await new Promise((r) => setImmediate(r))
+    }
+  }
+  await pipeline.close()
+  await rm(dir, { recursive: true, force: true })
+  return { contender: label, edits: EDITS, p50Ms: median(latencies), p99Ms: quantile(latencies, 0.99), calls, failedCalls, stateLost }
+}
+
+async function runNodeWatch() {
+  const dir = await mkdtemp(join(tmpdir(), 'hotswap-bench-watch-'))
+  const file = join(dir, 'bench.mjs')
+  await writeFile(file, plugin(0))
+  const host = join(dir, 'host.mjs')
+  // The equivalent minimal host: imports the plugin, keeps its state in memory, answers over HTTP.
+  await writeFile(
+    host,
+    `import http from 'node:http'
+import plugin from './bench.mjs'
+const api = await plugin.setup({})
+http.createServer((req, res) => { res.end(JSON.stringify(api.v())) }).listen(0, '127.0.0.1', function () { console.log('PORT ' + this.address().port) })
+`,
+  )
+  const child = spawn(process.execPath, ['--watch', '--no-warnings', host], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  let port
+  const ports = []
+  child.stdout.on('data', (d) => {
+    for (const m of String(d).matchAll(/PORT (\d+)/g)) {
+      port = Number(m[1])
+      ports.push(port)
+    }
+  })
+  const get = () =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        let body = ''
+        res.on('data', (c) => (body += c))
+        res.on('end', () => resolve(JSON.parse(body)))
+      })
+      req.on('error', reject)
+      req.setTimeout(2000, () => req.destroy(new Error('timeout')))
+      req.end()
+    })
+  while (port === undefined) await sleep(10)
+  const latencies = []
+  let failedCalls = 0
+  let calls = 0
+  let lastCount = 0
+  let stateLost = 0
+  for (let n = 1; n <= WATCH_EDITS; n++) {
+    await sleep(Math.max(GAP_MS, 500))
+    const t0 = performance.now()
+    await writeFile(file, plugin(n))
+    for (;;) {
+      let answer
+      try {
+        calls++
+        answer = await get()
+      } catch {
+        failedCalls++
+        await sleep(1)
+        continue
+      }
+      if (answer.count <= lastCount) stateLost++
+      lastCount = answer.count
+      if (answer.marker === n) {
+        latencies.push(performance.now() - t0)
+        break
+      }
+      if (performance.now() - t0 > 10_000) throw new Error(`node --watch: edit ${n} not served after 10 s`)
+    }
+  }
+  child.kill('SIGTERM')
+  await new Promise((r) => child.once('exit', r))
+  await rm(dir, { recursive: true, force: true })
+  return { contender: 'node --watch restart (HTTP host)', edits: WATCH_EDITS, p50Ms: median(latencies), p99Ms: quantile(latencies, 0.99), calls, failedCalls, stateLost }
+}
+
+export async function run({ log }) {
+  const rows = []
+  rows.push(await runPipeline('hotswap worker, debounce 0', workerLoader(), 0))
+  rows.push(await runPipeline('hotswap worker, default debounce', workerLoader(), undefined))
+  rows.push(await runPipeline('hotswap in-process, debounce 0', inProcessLoader(), 0))
+  rows.push(await runPipeline('hotswap in-process, default debounce', inProcessLoader(), undefined))
+  rows.push(await runNodeWatch())
+  table(rows, log)
+  const ours = rows[0]
+  const watch = rows[rows.length - 1]
+  const targets = {
+    'worker debounce 0 p50 <= 15 ms': ours.p50Ms <= 15,
+    'faster than node --watch (p50)': ours.p50Ms < watch.p50Ms,
+    'hotswap: 0 failed calls': rows.slice(0, -1).every((r) => r.failedCalls === 0),
+    'hotswap: state kept': rows.slice(0, -1).every((r) => r.stateLost === 0),
+  }
+  log('')
+  table(Object.entries(targets).map(([target, met]) => ({ target, met: met ? 'yes' : 'NO' })), log)
+  log(`node --watch for comparison: ${watch.failedCalls} failed calls, state lost ${watch.stateLost} times over ${watch.edits} edits`)
+  return { pass: Object.values(targets).every(Boolean), edits: EDITS, gapMs: GAP_MS, rows, targets }
+}
