@@ -166,3 +166,25 @@ describe('createStateStore', () => {
     await third.close()
   })
 })
+
+describe('a throwing event listener', () => {
+  it('is reported as a process warning and never breaks the save or the process', async () => {
+    const store = await createStateStore({ adapter: memoryAdapter() })
+    const warnings: Error[] = []
+    const onWarning = (warning: Error): void => void warnings.push(warning)
+    process.on('warning', onWarning)
+    try {
+      store.on('saved', () => {
+        throw new Error('listener bug')
+      })
+      const saved = await store.save(createSnapshot({ pluginId: 'noisy', pluginVersion: '1.0.0', data: { n: 1 } }))
+      expect(saved.data).toEqual({ n: 1 })
+      expect(await store.latest('noisy')).toMatchObject({ data: { n: 1 } })
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.map((w) => w.message)).toEqual([expect.stringMatching(/listener for "saved" threw: listener bug/)])
+    } finally {
+      process.off('warning', onWarning)
+      await store.close()
+    }
+  })
+})

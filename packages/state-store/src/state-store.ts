@@ -17,7 +17,7 @@ export interface StateStoreOptions {
   /**
    * Receives every event, including those raised while opening (a stale lock taken over) that
    * happen before `on()` can be called. A throwing listener does not disturb the store; its
-   * error is rethrown on a later tick.
+   * error is reported with `process.emitWarning`.
    */
   readonly onEvent?: (event: StateStoreEvent) => void
 }
@@ -282,9 +282,10 @@ class Store implements StateStore {
       try {
         listener(event)
       } catch (error) {
-        setImmediate(() => {
-          throw error
-        })
+        // A throwing listener is reported as a process warning; it never crashes the host.
+        const warning = new Error(`a state-store listener for "${event.type}" threw: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+        warning.name = 'StateStoreListenerWarning'
+        process.emitWarning(warning)
       }
     }
   }
