@@ -1,4 +1,3 @@
-/* global process */
 // Bench soak child: saves snapshots for several plugins in a loop until SIGKILLed.
 // argv: <dir> <plugin count> <max body>. Messages: { type: 'ready' }, { type: 'acked', id, seq }.
 import { createSnapshot, createStateStore, fileAdapter } from '@hotswap/state-store'

@@ -2,7 +2,7 @@
 // MB/s (1 MB = 1e6 bytes) at 64 B strings, 4 KiB, 1 MiB and 64 MiB; each figure is the median of
 // several timed rounds, the contenders interleaved round by round.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { fnv1a32, fnv1a64, fnv1a64JsOnly } from '@hotswap/change-detector'

@@ -1,4 +1,3 @@
-/* global URL, process, Buffer, performance, setTimeout, clearTimeout */
 // @hotswap/state-store: the cost of durability and the crash soak.
 // 1. Save latency p50/p99 for 1 KB and 1 MB snapshots: store.save() on the file adapter beside a
 //    plain fs.writeFile without fsync and beside writeFile+fsync+rename+dir fsync done by hand.
