@@ -55,7 +55,7 @@ function timeRound(fn, roundMs) {
 }
 
 function cBaseline(log) {
-  const dir = join(here, '..', '.build')
+  const dir = join(here, '..', '..', '.build')
   try {
     mkdirSync(dir, { recursive: true })
     const bin = join(dir, 'fnv1a64')
