@@ -1,0 +1,35 @@
+/**
+ * What went wrong in {@link HostError}:
+ * - `INVALID_CONFIG`: a flag, `HOTSWAP_*` variable or `hotswap.config.json` value is wrong (the CLI exits 2);
+ * - `STATE_DIR`: the state directory cannot be created, locked or written;
+ * - `LISTEN_FAILED`: the HTTP server cannot listen on the host and port.
+ */
+export type HostErrorCode = 'INVALID_CONFIG' | 'STATE_DIR' | 'LISTEN_FAILED'
+
+/**
+ * The typed error of `hotswap-host`; errors of the pipeline keep their own classes.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   resolveConfig({ flags: { port: 'abc' }, env: {}, cwd: process.cwd() })
+ * } catch (error) {
+ *   if (error instanceof HostError && error.code === 'INVALID_CONFIG') console.error(error.message)
+ * }
+ * ```
+ */
+export class HostError extends Error {
+  override readonly name = 'HostError'
+  /** The reason, for callers to switch on. */
+  readonly code: HostErrorCode
+
+  /**
+   * @param code - the reason
+   * @param message - what went wrong and what to do about it
+   * @param options - the `cause`, if any
+   */
+  constructor(code: HostErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+  }
+}

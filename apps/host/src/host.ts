@@ -1,0 +1,227 @@
+import { mkdir } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { pino, type Logger } from 'pino'
+import type { FastifyInstance } from 'fastify'
+import { createReloadPipeline, type PipelineEvent, type ReloadPipeline } from '@hotswap/pipeline'
+import { inProcessLoader, wasmLoader, type RegistryLogger } from '@hotswap/registry'
+import { createStateStore, fileAdapter, isStateStoreError, type StateStore } from '@hotswap/state-store'
+import { HostError } from './errors.js'
+import { EventJournal } from './journal.js'
+import { createHostMetrics } from './metrics.js'
+import type { HostConfig } from './options.js'
+import { toReloadPolicy } from './policy.js'
+import { writeToken } from './security.js'
+import { errorJson, pluginLabel } from './serialize.js'
+import { createServer } from './server.js'
+import { createTerminalView, supportsColor, type TerminalView } from './terminal.js'
+
+/** Where the host writes (the process's streams by default; tests capture them). */
+export interface HostIo {
+  /** Standard output. */
+  readonly stdout: (text: string) => void
+  /** Whether stdout is a terminal that takes colours. Default: detected from `process.stdout`. */
+  readonly color?: boolean
+}
+
+/** A running host. */
+export interface Host {
+  /** The server's base URL, e.g. `http://127.0.0.1:4477`. */
+  readonly url: string
+  /** The dashboard URL with the token in its fragment (never sent to the server). */
+  readonly dashboardUrl: string
+  /** The API token. */
+  readonly token: string
+  /** The 0600 file that holds the token. */
+  readonly tokenFile: string
+  /** The settings the host runs with. */
+  readonly config: HostConfig
+  /** The pipeline, for handles: `host.pipeline.registry.get('counter').call('get')`. */
+  readonly pipeline: ReloadPipeline
+  /** The event journal (recent events, listeners). */
+  readonly journal: EventJournal
+  /** The HTTP server. */
+  readonly server: FastifyInstance
+  /** Closes the server, the pipeline (saving every plugin's state) and the state store. Idempotent. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts the host: opens the state store in `config.stateDir/state`, writes a fresh API token
+ * (0600), starts the reload pipeline on `config.dirs`, serves the API and dashboard, and waits
+ * until every plugin that exists at start has loaded (or failed to).
+ *
+ * @param config - resolved settings (see `resolveConfig`)
+ * @param io - where output goes
+ * @returns the running host
+ * @throws {@link HostError} `STATE_DIR` when the state directory is locked by another host or
+ *   not writable, `LISTEN_FAILED` when the port is taken
+ * @example
+ * ```ts
+ * const host = await startHost(resolveConfig({ flags: { port: '0' }, env: {}, cwd: process.cwd() }))
+ * console.log(host.dashboardUrl)
+ * await host.close()
+ * ```
+ */
+export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) => void process.stdout.write(s) }): Promise<Host> {
+  const json = config.logFormat === 'json'
+  const logger: Logger | undefined = json ? pino({ level: config.logLevel, base: { app: 'hotswap-host' } }, { write: io.stdout }) : undefined
+  const view: TerminalView | undefined = json ? undefined : createTerminalView({ write: io.stdout, color: io.color ?? supportsColor(process.stdout), verbose: config.logLevel === 'debug' || config.logLevel === 'trace' })
+  const quiet = config.logLevel === 'silent' || config.logLevel === 'error' || config.logLevel === 'warn'
+
+  const { token, file: tokenFile, store } = await openStateDir(config.stateDir)
+  let pipeline: ReloadPipeline
+  try {
+    pipeline = createReloadPipeline({
+      dirs: config.dirs,
+      // Our own store (not the pipeline's stateDir) so that the API can show each plugin's state history.
+      stateStore: { save: async (snapshot) => void (await store.save(snapshot)), latest: (id) => store.latest(id) },
+      policy: toReloadPolicy(config.policy, config.intervalMs),
+      enabled: config.enabled,
+      ...(config.debounceMs === 'adaptive' ? {} : { debounce: config.debounceMs }),
+      retry: { maxRetries: config.maxRetries },
+      concurrency: config.concurrency,
+      ...(config.loader === 'in-process' ? { loader: [inProcessLoader(), wasmLoader()] } : {}),
+      registryOptions: { drainTimeoutMs: config.drainTimeoutMs, logger: SILENT_LOGGER },
+    })
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  const journal = new EventJournal(pipeline)
+  const metrics = createHostMetrics(pipeline, journal)
+  let started = false
+  journal.subscribe(({ event }) => {
+    if (logger !== undefined) logEvent(logger, event)
+    else if (view !== undefined && !(quiet && event.type !== 'reload')) {
+      if (started || event.type === 'reload' || event.type === 'ready') view.event(event)
+      if (started && event.type === 'reload' && event.action !== 'reload' && event.outcome === 'success') view.table(pipeline.status())
+    }
+  })
+
+  const server = await createServer({ pipeline, journal, metrics, store, token, bindHost: config.host, rateLimit: config.rateLimit, logger })
+  const closeAll = async (): Promise<void> => {
+    await server.close().catch(() => undefined)
+    await pipeline.close().catch(() => undefined)
+    journal.close()
+    metrics.close()
+    await store.close().catch(() => undefined)
+  }
+  try {
+    await server.listen({ host: config.host, port: config.port })
+  } catch (error) {
+    await closeAll()
+    const code = (error as { code?: string }).code
+    const hint = code === 'EADDRINUSE' ? `; another process uses it: pass --port <n> (or 0 for any free port)` : ''
+    throw new HostError('LISTEN_FAILED', `cannot listen on ${config.host}:${config.port}: ${(error as Error).message}${hint}`, { cause: error })
+  }
+  const port = (server.server.address() as AddressInfo).port
+  const hostName = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host
+  const url = `http://${hostName}:${port}`
+  const dashboardUrl = `${url}/#token=${token}`
+
+  try {
+    await pipeline.ready
+  } catch (error) {
+    await closeAll()
+    throw error
+  }
+  started = true
+
+  if (view !== undefined) {
+    view.print('')
+    view.table(pipeline.status())
+    view.print(
+      '',
+      `dashboard  ${dashboardUrl}`,
+      `API        ${url}/api/status  (Authorization: Bearer <token>)`,
+      `token      ${tokenFile}  (mode 0600; new on every start)  e.g. curl -H "Authorization: Bearer $(cat ${tokenFile})" ${url}/api/status`,
+      `metrics    ${url}/metrics`,
+      `signals    SIGUSR2 applies pending changes, Ctrl-C stops`,
+      '',
+    )
+  } else {
+    logger?.info({ url, dashboard: `${url}/`, tokenFile, dirs: config.dirs, stateDir: config.stateDir, policy: config.policy, enabled: config.enabled }, 'hotswap-host listening; the dashboard URL with the token is <dashboard>#token=<contents of tokenFile>')
+  }
+
+  let closing: Promise<void> | undefined
+  return {
+    url,
+    dashboardUrl,
+    token,
+    tokenFile,
+    config,
+    pipeline,
+    journal,
+    server,
+    close: () => (closing ??= closeAll()),
+  }
+}
+
+async function openStateDir(stateDir: string): Promise<{ token: string; file: string; store: StateStore }> {
+  let store: StateStore
+  try {
+    await mkdir(stateDir, { recursive: true, mode: 0o700 })
+    store = await createStateStore({ adapter: fileAdapter({ dir: join(stateDir, 'state') }) })
+  } catch (error) {
+    if (isStateStoreError(error) && error.code === 'LOCKED') {
+      throw new HostError('STATE_DIR', `state directory ${stateDir} is in use by another hotswap-host: ${error.message}; stop it or pass --state-dir <another dir>`, { cause: error })
+    }
+    throw new HostError('STATE_DIR', `cannot open state directory ${stateDir}: ${(error as Error).message}`, { cause: error })
+  }
+  try {
+    return { ...(await writeToken(stateDir)), store }
+  } catch (error) {
+    await store.close().catch(() => undefined)
+    throw new HostError('STATE_DIR', `cannot write the API token into ${stateDir}: ${(error as Error).message}`, { cause: error })
+  }
+}
+
+const SILENT_LOGGER: RegistryLogger = { debug() {}, info() {}, warn() {}, error() {} }
+
+function logEvent(logger: Logger, e: PipelineEvent): void {
+  switch (e.type) {
+    case 'reload': {
+      const fields = {
+        event: 'reload',
+        plugin: pluginLabel(e),
+        action: e.action,
+        cause: e.cause,
+        outcome: e.outcome,
+        from: e.from,
+        to: e.to,
+        root: e.root,
+        changes: e.changes.map((c) => ({ kind: c.kind, path: c.path })),
+        hashBefore: e.hashBefore,
+        hashAfter: e.hashAfter,
+        attempts: e.attempts,
+        timings: e.timings,
+        ...(e.error !== undefined ? { error: errorJson(e.error), failedPhase: e.failedPhase } : {}),
+      }
+      if (e.outcome === 'failed') logger.error(fields, `${e.action} of ${pluginLabel(e)} failed`)
+      else logger.info(fields, `${e.action} ${pluginLabel(e)} in ${e.timings.totalMs} ms`)
+      return
+    }
+    case 'registry': {
+      const r = e.event
+      if (r.type === 'log') logger[r.level]({ event: 'plugin-log', plugin: r.id }, r.message)
+      else if (r.type === 'failed') logger.warn({ event: 'registry.failed', plugin: r.id, phase: r.phase, error: errorJson(r.error) }, 'registry: failed')
+      else logger.debug({ event: `registry.${r.type}`, ...r }, `registry: ${r.type}`)
+      return
+    }
+    case 'watcher-error':
+      logger.error({ event: e.type, error: errorJson(e.error) }, 'watcher error; rescanning')
+      return
+    case 'skipped':
+      logger.debug({ event: e.type, plugin: e.id, root: e.root, reason: e.reason }, `skipped: ${e.reason}`)
+      return
+    case 'pending':
+      logger.info({ event: e.type, plugin: e.id, root: e.root, policy: e.policy, enabled: e.enabled, changes: e.changes.map((c) => ({ kind: c.kind, path: c.path })) }, 'changes pending')
+      return
+    case 'retry':
+      logger.warn({ event: e.type, plugin: e.id, root: e.root, attempt: e.attempt, delayMs: e.delayMs, error: errorJson(e.error) }, 'retrying')
+      return
+    default:
+      logger.info({ event: e.type, ...(e as object) }, e.type)
+  }
+}

@@ -1,0 +1,116 @@
+import type { PipelineEvent, ReloadPipeline } from '@hotswap/pipeline'
+import { eventName, toJson } from './serialize.js'
+
+/** One pipeline event as the host keeps and streams it. */
+export interface JournalEntry {
+  /** Increasing from 1: the SSE `id`, so a client can resume with `since`. */
+  readonly seq: number
+  /** The SSE event name (`reload`, `pending`, `registry.loaded`, ...). */
+  readonly name: string
+  /** The event as JSON, with `seq` added. */
+  readonly data: Readonly<Record<string, unknown>>
+  /** The original event. */
+  readonly event: PipelineEvent
+}
+
+/** Options of {@link EventJournal}. */
+export interface EventJournalOptions {
+  /** Events kept for clients that resume. Default 500. */
+  readonly keepEvents?: number
+  /** Reloads kept for the timeline. Default 200. */
+  readonly keepReloads?: number
+}
+
+/**
+ * Numbers every pipeline event, keeps the recent ones (for `GET /api/reloads` and for event
+ * stream clients that resume) and fans them out to listeners (terminal, logs, metrics, SSE).
+ * Listeners run synchronously in event order; a throwing listener is dropped from that event only.
+ *
+ * @example
+ * ```ts
+ * const journal = new EventJournal(pipeline)
+ * const off = journal.subscribe((entry) => console.log(entry.seq, entry.name))
+ * ```
+ */
+export class EventJournal {
+  readonly #events: JournalEntry[] = []
+  readonly #reloads: JournalEntry[] = []
+  readonly #listeners = new Set<(entry: JournalEntry) => void>()
+  readonly #keepEvents: number
+  readonly #keepReloads: number
+  readonly #unsubscribe: () => void
+  #seq = 0
+
+  /**
+   * @param pipeline - the pipeline whose `events$` is recorded from now on
+   * @param options - how much to keep
+   */
+  constructor(pipeline: Pick<ReloadPipeline, 'events$'>, options: EventJournalOptions = {}) {
+    this.#keepEvents = options.keepEvents ?? 500
+    this.#keepReloads = options.keepReloads ?? 200
+    const sub = pipeline.events$.subscribe((event) => this.#record(event))
+    this.#unsubscribe = () => sub.unsubscribe()
+  }
+
+  /** The last sequence number handed out (0 before the first event). */
+  get seq(): number {
+    return this.#seq
+  }
+
+  /**
+   * Listens to every later event.
+   *
+   * @param listener - called with each entry, in order
+   * @returns a function that stops listening
+   */
+  subscribe(listener: (entry: JournalEntry) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /**
+   * The kept events after a sequence number (all kept ones for 0).
+   *
+   * @param since - the last `seq` the caller has
+   * @returns the entries, oldest first
+   */
+  since(since: number): readonly JournalEntry[] {
+    return this.#events.filter((e) => e.seq > since)
+  }
+
+  /**
+   * The kept reload results, oldest first, optionally of one plugin only.
+   *
+   * @param id - a plugin id to filter on
+   * @returns the reload entries
+   */
+  reloads(id?: string): readonly JournalEntry[] {
+    return id === undefined ? [...this.#reloads] : this.#reloads.filter((e) => e.data.id === id)
+  }
+
+  /** Stops recording. */
+  close(): void {
+    this.#unsubscribe()
+    this.#listeners.clear()
+  }
+
+  #record(event: PipelineEvent): void {
+    const seq = ++this.#seq
+    const data = { seq, ...(toJson(event) as Record<string, unknown>) }
+    const entry: JournalEntry = { seq, name: eventName(event), data, event }
+    push(this.#events, entry, this.#keepEvents)
+    if (event.type === 'reload') push(this.#reloads, entry, this.#keepReloads)
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(entry)
+      } catch {
+        // one broken listener (a closed socket) must not stop the others
+      }
+    }
+  }
+}
+
+function push<T>(list: T[], item: T, keep: number): void {
+  list.push(item)
+  if (list.length > keep) list.splice(0, list.length - keep)
+}

@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Host } from './host.js'
+import { main, type CliIo } from './main.js'
+import { send } from './http-client.test-support.js'
+import { atomicWrite, counterSource, makeDirs, until } from './test-support.js'
+
+const HOST_DIR = fileURLToPath(new URL('..', import.meta.url))
+const CLI = join(HOST_DIR, '.test-build', 'cli.mjs')
+let dirs: Awaited<ReturnType<typeof makeDirs>>
+
+beforeAll(async () => {
+  dirs = await makeDirs('hotswap-cli-')
+  await writeFile(join(dirs.plugins, 'counter.mjs'), counterSource('1.0.0'))
+  // The real command as a process: src/cli.ts bundled (dependencies stay imports from node_modules).
+  await build({ entryPoints: [join(HOST_DIR, 'src', 'cli.ts')], outfile: CLI, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'silent' })
+})
+afterAll(() => dirs.cleanup())
+
+function capture(env: Record<string, string> = {}, cwd = dirs.root): CliIo & { out: () => string; err: () => string } {
+  let out = ''
+  let err = ''
+  return { stdout: (s) => void (out += s), stderr: (s) => void (err += s), env, cwd, color: false, out: () => out, err: () => err }
+}
+
+describe('main (in process)', () => {
+  it('--help lists every option with its variable and exits 0', async () => {
+    const io = capture()
+    expect(await main(['--help'], io)).toBe(0)
+    for (const text of ['--port <number>', 'HOTSWAP_PORT', '--log-format', 'HOTSWAP_ENABLED', 'HOTSWAP_DEBOUNCE_MS', 'flags > HOTSWAP_* environment variables > hotswap.config.json > defaults', 'SIGUSR2']) {
+      expect(io.out()).toContain(text)
+    }
+  })
+
+  it('invalid values exit 2 with one clear message and no stack trace', async () => {
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [['--port', 'abc'], {}, /^hotswap-host: flag --port: "abc" is not an integer/],
+      [[], { HOTSWAP_ENABLED: 'perhaps' }, /^hotswap-host: environment variable HOTSWAP_ENABLED: "perhaps" is not a boolean/],
+      [['--no-such-flag'], {}, /unknown option '--no-such-flag'/],
+      [['/definitely/not/here'], {}, /^hotswap-host: plugin directory \/definitely\/not\/here does not exist/],
+    ]
+    for (const [argv, env, message] of cases) {
+      const io = capture(env)
+      expect(await main(argv, io)).toBe(2)
+      expect(io.err()).toMatch(message)
+      expect(io.err()).not.toMatch(/^\s+at /m)
+      expect(io.out()).toBe('')
+    }
+  })
+
+  it('a flag wins over a bad variable: the host starts; SIGTERM closes it and resolves 0', async () => {
+    const io = capture({ HOTSWAP_PORT: 'abc', HOTSWAP_LOG_FORMAT: 'json' })
+    const handlers = new Map<string, () => void>()
+    let host: Host | undefined
+    const exit = main([dirs.plugins, '--port', '0', '--state-dir', dirs.state, '--log-format', 'pretty'], {
+      ...io,
+      onSignal: (signal, handler) => {
+        handlers.set(signal, handler)
+        return () => handlers.delete(signal)
+      },
+      onStarted: (h) => (host = h),
+    })
+    await until(() => host !== undefined, 10_000, 'the host to start')
+    expect(host!.config.logFormat).toBe('pretty') // flag over HOTSWAP_LOG_FORMAT
+    expect(io.out()).toContain('dashboard  http://127.0.0.1:')
+    expect([...handlers.keys()].sort()).toEqual(['SIGINT', 'SIGTERM', 'SIGUSR2'])
+    handlers.get('SIGTERM')!()
+    expect(await exit).toBe(0)
+    expect(handlers.size).toBe(0)
+    expect(() => host!.pipeline.status()).not.toThrow()
+    await expect(host!.pipeline.trigger()).rejects.toMatchObject({ code: 'CLOSED' })
+  })
+})
+
+describe('hotswap-host as a process', () => {
+  function run(args: string[], env: Record<string, string> = {}): { child: ChildProcess; lines: string[]; stderr: () => string; exit: Promise<number | null> } {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: dirs.root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const lines: string[] = []
+    let buffer = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk
+      const parts = buffer.split('\n')
+      buffer = parts.pop()!
+      lines.push(...parts)
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk))
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    return { child, lines, stderr: () => err, exit }
+  }
+
+  it('exits 2 on an invalid HOTSWAP_* value, without a stack trace', async () => {
+    const p = run([], { HOTSWAP_DEBOUNCE_MS: 'soon' })
+    expect(await p.exit).toBe(2)
+    expect(p.stderr()).toMatch(/^hotswap-host: environment variable HOTSWAP_DEBOUNCE_MS: "soon" is neither "adaptive" nor an integer/)
+    expect(p.stderr()).not.toMatch(/^\s+at /m)
+  })
+
+  it('--log-format json: pino lines; SIGUSR2 applies pending changes (on-signal); SIGTERM saves state and exits 0', async () => {
+    const p = run([dirs.plugins, '--port', '0', '--state-dir', dirs.state, '--policy', 'on-signal', '--log-format', 'json', '--debounce-ms', '20'])
+    const json = (): Record<string, unknown>[] => p.lines.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const find = (match: (l: Record<string, unknown>) => boolean): Record<string, unknown> | undefined => json().find(match)
+    await until(() => find((l) => l.msg === 'ready' || l.event === 'ready') !== undefined && find((l) => typeof l.url === 'string') !== undefined, 15_000, 'the host to be ready')
+    for (const line of json()) expect(line).toMatchObject({ level: expect.any(Number), time: expect.any(Number), msg: expect.any(String) })
+    const started = find((l) => typeof l.url === 'string')!
+    expect(started.tokenFile).toBe(join(dirs.state, 'api-token'))
+    expect(JSON.stringify(json())).not.toContain((await import('node:fs')).readFileSync(join(dirs.state, 'api-token'), 'utf8').trim()) // the token is never logged
+
+    await atomicWrite(join(dirs.plugins, 'counter.mjs'), counterSource('1.1.0'))
+    await until(() => find((l) => l.event === 'pending') !== undefined, 10_000, 'the pending change')
+    expect(find((l) => l.event === 'reload' && l.cause !== 'start')).toBeUndefined()
+    p.child.kill('SIGUSR2')
+    await until(() => find((l) => l.event === 'reload' && l.to === '1.1.0') !== undefined, 10_000, 'the reload after SIGUSR2')
+    expect(find((l) => l.event === 'reload' && l.to === '1.1.0')).toMatchObject({ cause: 'trigger', outcome: 'success', timings: { prepareMs: expect.any(Number) } })
+
+    // the API answers with the token from the 0600 file
+    const token = (await import('node:fs')).readFileSync(join(dirs.state, 'api-token'), 'utf8').trim()
+    const status = await send(started.url as string, { path: '/api/status', token })
+    expect(status.json.policy).toEqual({ kind: 'OnSignal' })
+
+    p.child.kill('SIGTERM')
+    expect(await p.exit).toBe(0)
+    expect((await readdir(join(dirs.state, 'state'))).some((f) => f.startsWith('counter@'))).toBe(true)
+  })
+})

@@ -1,0 +1,330 @@
+import { readFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import type { Socket } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import rateLimit from '@fastify/rate-limit'
+import type { Logger } from 'pino'
+import type { ReloadPipeline, ReloadResult } from '@hotswap/pipeline'
+import type { StateStore } from '@hotswap/state-store'
+import type { EventJournal, JournalEntry } from './journal.js'
+import type { HostMetrics } from './metrics.js'
+import type { PolicyName } from './options.js'
+import { toReloadPolicy } from './policy.js'
+import { allowedHostHeaders, bearerOf, isOwnOrigin, secretMatches, TicketBook } from './security.js'
+import { errorJson, pluginJson, statusJson, toJson } from './serialize.js'
+
+/** What {@link createServer} needs. */
+export interface ServerDeps {
+  readonly pipeline: ReloadPipeline
+  readonly journal: EventJournal
+  readonly metrics: HostMetrics
+  /** Plugin state history comes from here. */
+  readonly store: StateStore
+  /** The bearer token every `/api` route and `/metrics` require. */
+  readonly token: string
+  /** The bind address (its name joins the allowed Host headers when it is a specific one). */
+  readonly bindHost: string
+  /** Trigger requests (reload, rollback, enable, disable) allowed per minute. */
+  readonly rateLimit: number
+  /** Request logs (JSON mode); none when undefined. */
+  readonly logger?: Logger | undefined
+}
+
+/** Largest request body accepted, in bytes. */
+export const BODY_LIMIT: number = 16 * 1024
+
+/** Event stream clients served at once. */
+export const MAX_STREAMS: number = 32
+
+const DASHBOARD_DIR = new URL('../dashboard/', import.meta.url)
+const PUBLIC_FILES: Readonly<Record<string, { readonly file: string; readonly type: string }>> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+}
+const ID_PARAM = { type: 'object', properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' } }, required: ['id'] } as const
+const EMPTY_BODY = { type: 'object', additionalProperties: false, properties: {} } as const
+const ENABLE_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    policy: { type: 'string', enum: ['on-change', 'on-signal', 'scheduled', 'disabled'] },
+    intervalMs: { type: 'integer', minimum: 10, maximum: 86_400_000 },
+  },
+} as const
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+/** A refusal with an HTTP status and a machine-readable code. */
+class Refusal extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Creates the host's HTTP server (Fastify): the control API under `/api`, Prometheus metrics
+ * at `/metrics`, the server-sent event stream at `/api/events` and the dashboard at `/`.
+ *
+ * Every request passes, in this order: the `Host` header allow-list (DNS rebinding), the
+ * `Origin` / `Sec-Fetch-Site` check (cross-site requests), then, for everything but the
+ * dashboard's static files, the bearer token (or a one-time ticket for the event stream).
+ * Only then is a body read (at most {@link BODY_LIMIT} bytes, JSON only, validated). Trigger
+ * routes share a rate limit. Every refusal is `{ error: { code, message } }`. There is no CORS.
+ *
+ * @param deps - the pipeline, journal, metrics, store, token and limits
+ * @returns the Fastify instance, not listening yet
+ * @example
+ * ```ts
+ * const app = await createServer({ pipeline, journal, metrics, store, token, bindHost: '127.0.0.1', rateLimit: 30 })
+ * await app.listen({ host: '127.0.0.1', port: 0 })
+ * ```
+ */
+export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { pipeline, journal, token } = deps
+  const tickets = new TicketBook()
+  const streams = new Set<() => void>()
+  const httpLogger: FastifyBaseLogger | undefined = deps.logger?.child({ component: 'http' })
+  const app = Fastify({
+    ...(httpLogger !== undefined ? { loggerInstance: httpLogger } : { logger: false }),
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    requestTimeout: 30_000,
+    routerOptions: { maxParamLength: 200 },
+    // Validate strictly: no silent removal of unknown keys, no type coercion of bodies.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+      if (!socket.writable) return socket.destroy()
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
+      const body = JSON.stringify({ error: { code: status === 431 ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST', message: 'malformed HTTP request' } })
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      )
+    },
+    // Requests are logged by the onResponse hook below, without query strings (the event
+    // stream's ticket) or headers (the token).
+    logController: new LogController({ disableRequestLogging: true }),
+  })
+  app.removeContentTypeParser('text/plain')
+
+  // ------------------------------------------------------------ security, before anything else
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store')
+    reply.header('X-Content-Type-Options', 'nosniff')
+    reply.header('Referrer-Policy', 'no-referrer')
+    reply.header('X-Frame-Options', 'DENY')
+    const port = (app.server.address() as AddressInfo | null)?.port ?? 0
+    const allowed = allowedHostHeaders(deps.bindHost, port)
+    const host = request.headers.host?.toLowerCase()
+    if (host === undefined || !allowed.has(host)) {
+      throw new Refusal(403, 'FORBIDDEN_HOST', `Host header ${JSON.stringify(request.headers.host ?? '')} is not allowed; use http://127.0.0.1:${port}`)
+    }
+    const origin = request.headers.origin
+    if (origin !== undefined && !isOwnOrigin(origin, allowed)) {
+      throw new Refusal(403, 'FORBIDDEN_ORIGIN', `cross-site request from origin ${JSON.stringify(origin)} refused`)
+    }
+    if (request.headers['sec-fetch-site'] === 'cross-site') {
+      throw new Refusal(403, 'FORBIDDEN_ORIGIN', 'cross-site request refused (Sec-Fetch-Site: cross-site)')
+    }
+    const path = request.url.split('?')[0]!
+    if ((request.method === 'GET' || request.method === 'HEAD') && PUBLIC_FILES[path] !== undefined) return
+    if (request.method === 'GET' && path === '/api/events') {
+      const ticket = (request.query as Record<string, unknown>).ticket
+      if (typeof ticket === 'string' && tickets.redeem(ticket)) return
+    }
+    if (!secretMatches(bearerOf(request.headers.authorization), token)) {
+      reply.header('WWW-Authenticate', 'Bearer realm="hotswap-host"')
+      throw new Refusal(401, 'UNAUTHORIZED', 'a valid bearer token is required (Authorization: Bearer <token>; the token is in the api-token file of the state directory)')
+    }
+  })
+
+  // A POST without a body is an empty object (the schemas then check it like any other body).
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (request.method === 'POST' && (request.body === undefined || request.body === null)) request.body = {}
+    done()
+  })
+
+  // One budget shared by every trigger route (it protects the pipeline, not a client's quota):
+  // the plugin's global store, keyed by a constant, with every other route on the allow list.
+  await app.register(rateLimit, {
+    global: true,
+    max: deps.rateLimit,
+    timeWindow: 60_000,
+    keyGenerator: () => 'triggers',
+    allowList: (request) => !isTrigger(request),
+    errorResponseBuilder: (_request, context) => new Refusal(429, 'RATE_LIMITED', `too many reload/rollback/enable/disable requests: at most ${context.max} per minute; retry in ${context.after}`),
+  })
+
+  app.setErrorHandler((error: FastifyError | Refusal | Error, request, reply) => sendError(error, request, reply))
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]!}` } }),
+  )
+
+  // ------------------------------------------------------------ dashboard (public, static)
+  for (const [path, { file, type }] of Object.entries(PUBLIC_FILES)) {
+    app.get(path, async (_request, reply) => {
+      const body = await readFile(fileURLToPath(new URL(file, DASHBOARD_DIR)))
+      return reply.type(type).header('Content-Security-Policy', CSP).send(body)
+    })
+  }
+
+  // ------------------------------------------------------------ API
+  app.get('/api/status', (_request, reply) => reply.send(statusJson(pipeline.status())))
+
+  app.get('/api/plugins', (_request, reply) => reply.send({ plugins: pipeline.status().plugins.map(pluginJson) }))
+
+  app.get<{ Params: { id: string } }>('/api/plugins/:id', { schema: { params: ID_PARAM } }, async (request) => {
+    const { id } = request.params
+    const plugin = pipeline.status().plugins.find((p) => p.plugin?.id === id)
+    if (plugin === undefined) throw new Refusal(404, 'PLUGIN_NOT_FOUND', `no loaded plugin with id ${JSON.stringify(id)}`)
+    const history = await deps.store.history(id).catch((error: unknown) => ({ error: errorJson(error) }))
+    return {
+      plugin: pluginJson(plugin),
+      stateHistory: Array.isArray(history) ? history : [],
+      stateHistoryError: Array.isArray(history) ? undefined : history.error,
+      reloads: journal.reloads(id).map((e) => e.data),
+    }
+  })
+
+  app.get('/api/reloads', (_request, reply) => reply.send({ reloads: journal.reloads().map((e) => e.data) }))
+
+  app.post<{ Body: { policy?: string; intervalMs?: number } | undefined }>(
+    '/api/hot-reload/enable',
+    { schema: { body: ENABLE_BODY } },
+    (request, reply) => {
+      const body = request.body ?? {}
+      if (body.policy !== undefined) pipeline.setPolicy(toReloadPolicy(body.policy as PolicyName, body.intervalMs ?? currentInterval(pipeline)))
+      pipeline.enable()
+      return reply.send(statusJson(pipeline.status()))
+    },
+  )
+
+  app.post('/api/hot-reload/disable', { schema: { body: EMPTY_BODY } }, (_request, reply) => {
+    pipeline.disable()
+    return reply.send(statusJson(pipeline.status()))
+  })
+
+  app.post<{ Params: { id: string } }>('/api/plugins/:id/reload', { schema: { params: ID_PARAM, body: EMPTY_BODY } }, async (request, reply) => {
+    const { id } = request.params
+    if (!pipeline.registry.has(id)) throw new Refusal(404, 'PLUGIN_NOT_FOUND', `no loaded plugin with id ${JSON.stringify(id)}`)
+    const root = pipeline.registry.status(id).path
+    let result: ReloadResult | undefined
+    const off = journal.subscribe(({ event }) => {
+      if (event.type === 'reload' && event.root === root) result = event
+    })
+    try {
+      await pipeline.trigger(id)
+    } finally {
+      off()
+    }
+    if (result?.outcome === 'failed') {
+      return reply.code(422).send({ error: { code: 'RELOAD_FAILED', message: `reload of ${id} failed: ${result.error?.message ?? 'unknown error'}`, reload: toJson(result) } })
+    }
+    return { reload: result === undefined ? null : toJson(result), plugin: pluginJson(pipeline.status().plugins.find((p) => p.root === root)!) }
+  })
+
+  app.post<{ Params: { id: string } }>('/api/plugins/:id/rollback', { schema: { params: ID_PARAM, body: EMPTY_BODY } }, async (request) => {
+    const status = await pipeline.rollback(request.params.id)
+    return { plugin: toJson(status) }
+  })
+
+  app.post('/api/events/ticket', { schema: { body: EMPTY_BODY } }, (_request, reply) => reply.send({ ticket: tickets.issue(), expiresInMs: 30_000 }))
+
+  app.get<{ Querystring: { since?: string; ticket?: string } }>('/api/events', async (request, reply) => {
+    if (streams.size >= MAX_STREAMS) throw new Refusal(503, 'TOO_MANY_STREAMS', `at most ${MAX_STREAMS} event streams at once`)
+    const lastId = request.headers['last-event-id'] ?? request.query.since
+    const since = Number.parseInt(typeof lastId === 'string' ? lastId : '', 10)
+    reply.hijack()
+    const raw = reply.raw
+    raw.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Content-Type-Options': 'nosniff',
+      'X-Accel-Buffering': 'no',
+    })
+    raw.write(`retry: 2000\n: hotswap-host events; seq ${journal.seq}\n\n`)
+    const write = (entry: JournalEntry): void => {
+      raw.write(`id: ${entry.seq}\nevent: ${entry.name}\ndata: ${JSON.stringify(entry.data)}\n\n`)
+    }
+    if (Number.isSafeInteger(since) && since >= 0) for (const entry of journal.since(since)) write(entry)
+    const off = journal.subscribe(write)
+    const ping = setInterval(() => raw.write(': ping\n\n'), 15_000)
+    const end = (): void => {
+      off()
+      clearInterval(ping)
+      streams.delete(end)
+      if (!raw.writableEnded) raw.end()
+    }
+    streams.add(end)
+    request.raw.on('close', end)
+  })
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await deps.metrics.registry.metrics()
+    return reply.type(deps.metrics.registry.contentType).send(text)
+  })
+
+  if (deps.logger !== undefined) {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.info({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request')
+    })
+  }
+
+  app.addHook('preClose', (done) => {
+    for (const end of [...streams]) end()
+    done()
+  })
+  return app
+}
+
+const TRIGGER_PATH = /^\/api\/(?:hot-reload\/(?:enable|disable)|plugins\/[^/?]+\/(?:reload|rollback))$/
+
+function isTrigger(request: FastifyRequest): boolean {
+  return request.method === 'POST' && TRIGGER_PATH.test(request.url.split('?')[0]!)
+}
+
+function sendError(error: FastifyError | Refusal | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { status, code, message } = classify(error)
+  if (status >= 500) request.log.error({ err: error }, 'request failed')
+  return reply.code(status).type('application/json; charset=utf-8').send({ error: { code, message } })
+}
+
+function classify(error: Error & { statusCode?: number; code?: string; validation?: unknown }): { status: number; code: string; message: string } {
+  if (error instanceof Refusal) return { status: error.statusCode, code: error.code, message: error.message }
+  if (error.validation !== undefined) return { status: 400, code: 'INVALID_REQUEST', message: error.message }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'BODY_TOO_LARGE', message: `request body over ${BODY_LIMIT} bytes` }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send application/json (or no body)' }
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { status: 400, code: 'INVALID_JSON', message: error.message }
+    case 'NOT_FOUND':
+      return { status: 404, code: 'PLUGIN_NOT_FOUND', message: error.message }
+    case 'NO_PREVIOUS':
+      return { status: 409, code: 'NO_PREVIOUS_VERSION', message: error.message }
+    case 'CLOSED':
+      return { status: 503, code: 'SHUTTING_DOWN', message: error.message }
+    case 'INVALID_TRANSITION':
+      return { status: 409, code: 'BUSY', message: error.message }
+    case 'INVALID_OPTIONS':
+      return { status: 400, code: 'INVALID_REQUEST', message: error.message }
+  }
+  if (error instanceof SyntaxError) return { status: 400, code: 'INVALID_JSON', message: error.message }
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
+  if (status < 500) return { status, code: typeof error.code === 'string' ? error.code.replace(/^FST_ERR_/, '') : 'BAD_REQUEST', message: error.message }
+  return { status, code: 'INTERNAL', message: 'internal error; see the host log' }
+}
+
+function currentInterval(pipeline: ReloadPipeline): number {
+  const policy = pipeline.status().policy
+  return policy.kind === 'Scheduled' ? policy.intervalMs : 5000
+}
