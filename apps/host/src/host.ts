@@ -74,7 +74,9 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
   try {
     pipeline = createReloadPipeline({
       dirs: config.dirs,
-      // Our own store (not the pipeline's stateDir) so that the API can show each plugin's state history.
+      // Our own store so that the API can show each plugin's state history; stateDir keeps the
+      // watcher snapshot (catch-up on what changed while the host was down).
+      stateDir: config.stateDir,
       stateStore: { save: async (snapshot) => void (await store.save(snapshot)), latest: (id) => store.latest(id) },
       policy: toReloadPolicy(config.policy, config.intervalMs),
       enabled: config.enabled,

@@ -96,9 +96,9 @@ export interface ReloadPipelineOptions {
   readonly loader?: Loader | readonly Loader[]
   /** Other registry options (drain, setup and call timeouts, keepPrevious, logger). */
   readonly registryOptions?: Omit<RegistryOptions, 'loader' | 'stateStore'>
-  /** Where plugin state and the watcher snapshot persist (a file state store in `stateDir/state`). */
+  /** Where the watcher snapshot persists, and plugin state too (a file state store in `stateDir/state`) unless `stateStore` is given. */
   readonly stateDir?: string
-  /** A state store of your own (instead of `stateDir`); the pipeline does not close it. */
+  /** A state store of your own for plugin state (then `stateDir` keeps only the watcher snapshot); the pipeline does not close it. */
   readonly stateStore?: RegistryStateStore
   /** Plugins reloaded at the same time. Default 4. */
   readonly concurrency?: number
@@ -231,9 +231,6 @@ class Pipeline implements ReloadPipeline {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new PipelineError('INVALID_OPTIONS', `concurrency must be an integer >= 1, got ${String(options.concurrency)}`)
     }
-    if (options.stateDir !== undefined && options.stateStore !== undefined) {
-      throw new PipelineError('INVALID_OPTIONS', 'pass stateDir or stateStore, not both')
-    }
     this.#options = options
     this.#dirs = dirs.map((d) => resolve(d))
     this.#policy = validatePolicy(options.policy ?? { kind: 'OnChange' })
@@ -242,7 +239,7 @@ class Pipeline implements ReloadPipeline {
     // The state store: our own file store in stateDir, the caller's, or the registry's memory default.
     let store: RegistryStateStore | undefined = options.stateStore
     let opened: Promise<StateStore> | undefined
-    if (options.stateDir !== undefined) {
+    if (options.stateDir !== undefined && store === undefined) {
       const dir = join(resolve(options.stateDir), 'state')
       opened = mkdir(dir, { recursive: true }).then(() => createStateStore({ adapter: fileAdapter({ dir }) }))
       store = lazyStore(opened)
