@@ -1,7 +1,7 @@
 // One measurement of one file watcher, run in a fresh process so that start-up time and RSS
 // are comparable. Usage: node watcher-child.mjs '<json job>'; prints one JSON line.
 //   job = { task: 'startup', contender, dir }
-//       | { task: 'latency', contender, dir, files, writes, gapMs, offsetMs }
+//       | { task: 'latency', contender, dir, files, writes, gapMs, gapFrom: 'write' | 'event', offsetMs }
 // contender: 'hotswap' (@hotswap/watcher), 'parcel' (bare @parcel/watcher), 'chokidar' (chokidar 4).
 import { createRequire } from 'node:module'
 import { writeFileSync } from 'node:fs'
@@ -52,7 +52,7 @@ if (job.task === 'startup') {
   const rssReady = process.memoryUsage().rss
   // What keeps running after "ready" (our background identity fill), and the memory once settled.
   const elu0 = performance.eventLoopUtilization()
-  await sleep(1000)
+  await sleep(500)
   const elu = performance.eventLoopUtilization(elu0)
   const rssSettled = process.memoryUsage().rss
   await stop()
@@ -86,8 +86,9 @@ if (job.task === 'latency') {
     } else {
       samples.push(latency)
     }
-    // The gap counts from the write, like a steady writer.
-    await sleep(Math.max(0, job.gapMs - (latency ?? 0)))
+    // Churn: the gap counts from the write, like a steady writer. Quiet: from the event, so
+    // that the backend's next flush is immediate (> 500 ms since its last one) for everyone.
+    await sleep(job.gapFrom === 'event' ? job.gapMs : Math.max(0, job.gapMs - (latency ?? 0)))
   }
   await stop()
   console.log(JSON.stringify({ samples, lost }))

@@ -1,0 +1,6 @@
+export { watch } from './watch.js'
+export type { FileChange, FileChangeKind } from './file-change.js'
+export { DEFAULT_EXCLUDE } from './options.js'
+export type { WatchOptions } from './options.js'
+export { WatcherError } from './errors.js'
+export type { WatcherErrorCode } from './errors.js'

@@ -1,0 +1,46 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DEFAULT_EXCLUDE } from './options.js'
+import { createPathFilter } from './path-filter.js'
+import { Reconciler } from './reconciler.js'
+import { dumpTree } from './snapshot.js'
+import { removeTempDirs, summary, tempDir } from './test-support.js'
+
+afterEach(() => removeTempDirs())
+
+// The index built from the backend's own tree (used by a plain start on trees of more than
+// 20,000 paths) must hold what a walk holds.
+describe('Reconciler.populateFrom (the backend tree)', () => {
+  it('keeps what the filter accepts, prunes excluded directories, and then pairs renames and atomic saves', async () => {
+    const dir = tempDir()
+    mkdirSync(join(dir, 'p/lib'), { recursive: true })
+    mkdirSync(join(dir, 'skip-me/deep'), { recursive: true })
+    writeFileSync(join(dir, 'a.mjs'), '1')
+    writeFileSync(join(dir, 'a.mjs.tmp'), '1')
+    writeFileSync(join(dir, 'p/lib/b.mjs'), '1')
+    writeFileSync(join(dir, 'skip-me/deep/c.mjs'), '1')
+    const filter = createPathFilter({ include: undefined, exclude: [...DEFAULT_EXCLUDE, 'skip-*/**'], recursive: true })
+    const tree = await dumpTree(dir, filter.nativeIgnore)
+    expect(tree).toBeDefined()
+    const rec = new Reconciler(dir, dir, filter, false, new Set())
+    expect(summary(rec.populateFrom(tree!, true).changes, dir).sort()).toEqual(['created a.mjs', 'created p/lib/b.mjs'])
+    expect(rec.index.get(join(dir, 'skip-me/deep'))).toBeUndefined()
+    expect(rec.index.get(join(dir, 'skip-me/deep/c.mjs'))).toBeUndefined()
+    expect(rec.index.get(join(dir, 'p/lib'))?.isDir).toBe(true)
+    rec.fill(rec.index.withoutIdentity())
+    renameSync(join(dir, 'p/lib/b.mjs'), join(dir, 'p/b2.mjs'))
+    writeFileSync(join(dir, 'new.mjs'), 'v2')
+    renameSync(join(dir, 'new.mjs'), join(dir, 'a.mjs'))
+    const result = rec.apply(
+      [
+        { path: join(dir, 'a.mjs'), type: 'create' },
+        { path: join(dir, 'p/b2.mjs'), type: 'create' },
+        { path: join(dir, 'p/lib/b.mjs'), type: 'delete' },
+      ],
+      false,
+      undefined,
+    )
+    expect(summary(result.changes, dir)).toEqual(['modified a.mjs', 'renamed p/lib/b.mjs -> p/b2.mjs'])
+  })
+})

@@ -1,0 +1,349 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { dirname, relative, sep } from 'node:path'
+import type { Stats } from 'node:fs'
+import type { BackendEvent } from './backend.js'
+import type { FileChange } from './file-change.js'
+import { FileIndex, UNSTATED_FILE, identityOf, isWithin, sameFile, unchanged, type Identity } from './file-index.js'
+import type { PathFilter } from './path-filter.js'
+import { realQuietly, scanTree, statQuietly, type ScanVisit } from './scan.js'
+
+/**
+ * A directory or link that needs a backend subscription of its own: a new directory with
+ * sub-directories (the Linux backend only watches its first level), or a followed link.
+ * @internal
+ */
+export interface CoverageRequest {
+  readonly kind: 'tree' | 'link-dir' | 'link-file'
+  /** Logical path (below the root). */
+  readonly path: string
+  /** For links: the real target. */
+  readonly real?: string
+}
+
+/** @internal What one batch or rescan produced. */
+export interface ReconcileResult {
+  readonly changes: FileChange[]
+  readonly cover: CoverageRequest[]
+  /** Directories and links that went: their subscriptions can be dropped. */
+  readonly gone: string[]
+  /** The watched directory itself went. */
+  rootGone: boolean
+}
+
+interface PendingChange {
+  kind: FileChange['kind']
+  path: string
+  oldPath?: string
+  id?: Identity | undefined
+}
+
+/**
+ * Keeps the index of one root and turns what the backend says into {@link FileChange}s by
+ * looking at the file system: the event says where to look, the index and a fresh stat say
+ * what happened. So a create over a known file is a `modified` (atomic save), a delete and a
+ * create of the same inode in one batch are a `renamed`, a new directory is scanned, and
+ * events for paths that no longer exist (stale inotify watches) are dropped.
+ * @internal
+ */
+export class Reconciler {
+  readonly index: FileIndex = new FileIndex()
+  readonly #root: string
+  readonly #dir: string
+  readonly #filter: PathFilter
+  readonly #follow: boolean
+  readonly #skip: ReadonlySet<string>
+  #dirId: Identity | undefined
+
+  /**
+   * @param root - The root as reported in `FileChange.root`.
+   * @param dir - The watched directory (the root, or its parent for a file root).
+   * @param filter - What to keep.
+   * @param follow - Follow symbolic links.
+   * @param skip - Absolute paths never reported (the snapshot file).
+   */
+  constructor(root: string, dir: string, filter: PathFilter, follow: boolean, skip: ReadonlySet<string>) {
+    this.#root = root
+    this.#dir = dir
+    this.#filter = filter
+    this.#follow = follow
+    this.#skip = skip
+  }
+
+  /**
+   * First scan after subscribing: fills the index; with `announce`, reports every file as
+   * `created`. Files are not stat-ed unless `statFiles` (identities are filled later).
+   * @param announce - Emit `created` for each file.
+   * @param statFiles - Stat files now.
+   * @returns Changes and coverage requests (followed links).
+   */
+  populate(announce: boolean, statFiles: boolean): ReconcileResult {
+    const result = emptyResult()
+    const dirSt = statQuietly(this.#dir, true)
+    this.#dirId = dirSt === undefined ? undefined : identityOf(dirSt)
+    this.#scan(this.#dir, statFiles, (v) => {
+      this.index.set(v.path, !v.isDir && v.id === undefined ? UNSTATED_FILE : { isDir: v.isDir, id: v.id }, v.parent)
+      if (v.link !== undefined) result.cover.push(linkRequest(v))
+      if (announce && !v.isDir) result.changes.push(this.#change({ kind: 'created', path: v.path }))
+    })
+    return result
+  }
+
+  /**
+   * Like {@link Reconciler.populate}, from the backend's own tree (see `dumpTree`) instead of a
+   * walk: the same filter, parents before children so excluded directories take their
+   * contents with them. Files are known by name only (identities are filled later).
+   * @param tree - Path -> isDir below the watched directory (logical paths).
+   * @param announce - Emit `created` for each file.
+   * @returns Changes.
+   */
+  populateFrom(tree: Map<string, boolean>, announce: boolean): ReconcileResult {
+    const result = emptyResult()
+    const dirSt = statQuietly(this.#dir, true)
+    this.#dirId = dirSt === undefined ? undefined : identityOf(dirSt)
+    const cut = this.#dir.length + (this.#dir.endsWith(sep) ? 0 : 1)
+    tree.delete(this.#dir)
+    for (const path of this.#skip) tree.delete(path)
+    const dirs: string[] = []
+    for (const [path, isDir] of tree) if (isDir) dirs.push(path)
+    // Parents before children: an excluded directory takes its whole sub-tree with it.
+    dirs.sort((a, b) => a.length - b.length)
+    const rejected = new Set<string>()
+    for (const path of dirs) {
+      const parent = dirname(path)
+      if (rejected.has(parent) || !this.#filter.acceptsDir(path.slice(cut))) {
+        rejected.add(path)
+        tree.delete(path)
+      }
+    }
+    // Files the filter rejects may stay in the index (nothing is ever reported for them, see
+    // #removeInto): filtering 50,000 names costs more than keeping them.
+    if (announce || rejected.size > 0) {
+      let lastParent = ''
+      let lastRejected = false
+      for (const [path, isDir] of tree) {
+        if (isDir) continue
+        const parent = path.slice(0, path.lastIndexOf(sep)) || sep
+        if (parent !== lastParent) {
+          lastParent = parent
+          lastRejected = rejected.has(parent)
+        }
+        if (lastRejected || !this.#filter.acceptsFile(path.slice(cut))) tree.delete(path)
+        else if (announce) result.changes.push(this.#change({ kind: 'created', path }))
+      }
+    }
+    // Directories stay known by name: an event on one without an identity rescans it.
+    this.index.adopt(tree)
+    return result
+  }
+
+  /**
+   * Applies one backend batch (paths already mapped to logical paths).
+   * @param events - The batch, in the backend's order.
+   * @param early - The batch arrived before the first scan finished.
+   * @param announced - Paths reported as `created` by the first scan (for `early` batches).
+   * @returns Changes, coverage requests, what went.
+   */
+  apply(events: readonly BackendEvent[], early: boolean, announced: Set<string> | undefined): ReconcileResult {
+    const result = emptyResult()
+    const out: PendingChange[] = []
+    for (const event of events) {
+      const path = event.path
+      if (!isWithin(path, this.#dir) || this.#skip.has(path)) continue
+      const known = this.index.get(path)
+      if (path === this.#dir) {
+        const st = statQuietly(path, true)
+        // Gone, or already replaced by a new directory (whose contents nobody watches yet).
+        if (st?.isDirectory() !== true || (event.type !== 'update' && this.#dirId !== undefined && !sameFile(this.#dirId, identityOf(st)))) {
+          result.rootGone = true
+          this.#removeInto(path, out, result)
+        }
+        continue
+      }
+      const st = statQuietly(path, this.#follow)
+      if (st === undefined) {
+        if (known !== undefined) this.#removeInto(path, out, result)
+        continue
+      }
+      const rel = relative(this.#dir, path)
+      if (st.isDirectory()) {
+        if (known?.isDir === true && known.id !== undefined && sameFile(known.id, identityOf(st)) && event.type === 'update') continue
+        if (!this.#filter.acceptsDir(rel)) {
+          if (known !== undefined) this.#removeInto(path, out, result)
+          continue
+        }
+        if (known !== undefined && (!known.isDir || (known.id !== undefined && !sameFile(known.id, identityOf(st))))) this.#removeInto(path, out, result)
+        this.#enterDir(path, st, out, result)
+        continue
+      }
+      if (!this.#filter.acceptsFile(rel)) {
+        if (known !== undefined) this.#removeInto(path, out, result)
+        continue
+      }
+      if (known?.isDir === true) this.#removeInto(path, out, result)
+      const id = identityOf(st)
+      const link = this.#linkOf(path, st)
+      const current = this.index.get(path)
+      const digest = digestOf(path, st)
+      this.index.set(path, { isDir: false, id, digest })
+      if (link !== undefined) result.cover.push({ kind: 'link-file', path, real: link })
+      if (current === undefined) {
+        out.push({ kind: 'created', path, id })
+      } else if (event.type === 'create' || event.type === 'delete') {
+        if (early && announced !== undefined) {
+          // Created after the subscription began, and already seen by the first scan.
+          if (!announced.has(path)) out.push({ kind: 'created', path, id })
+          announced.add(path)
+          continue
+        }
+        if (current.id !== undefined && unchanged(current.id, id)) continue
+        out.push({ kind: 'modified', path, id })
+      } else {
+        // The tail of a write already reported (the backend flushes the first event after a
+        // quiet period at once, the rest ~50 ms later): same inode, size, times and content.
+        if (current.id !== undefined && unchanged(current.id, id) && current.digest !== undefined && current.digest === digest) continue
+        out.push({ kind: 'modified', path, id })
+      }
+    }
+    result.changes.push(...pairRenames(out).map((c) => this.#change(c)))
+    return result
+  }
+
+  /**
+   * Rescans a directory (or the whole watched directory) and reports what differs from the
+   * index, by inode, size and mtime.
+   * @param dir - Absolute directory at or below the watched one.
+   * @returns Changes, coverage requests for followed links, what went.
+   */
+  diff(dir: string): ReconcileResult {
+    const result = emptyResult()
+    const out: PendingChange[] = []
+    if (statQuietly(dir, true)?.isDirectory() !== true) {
+      if (dir === this.#dir) result.rootGone = true
+      this.#removeInto(dir, out, result)
+    } else {
+      this.#diffInto(dir, out, result)
+    }
+    result.changes.push(...pairRenames(out).map((c) => this.#change(c)))
+    return result
+  }
+
+  /**
+   * Stats files known only by name, so that renames of them can be recognised.
+   * @param paths - Paths from `index.withoutIdentity()`.
+   */
+  fill(paths: readonly string[]): void {
+    for (const path of paths) {
+      const entry = this.index.get(path)
+      if (entry === undefined || entry.isDir || entry.id !== undefined) continue
+      const st = statQuietly(path, this.#follow)
+      if (st !== undefined) this.index.set(path, { isDir: false, id: identityOf(st) })
+    }
+  }
+
+  #enterDir(path: string, st: Stats, out: PendingChange[], result: ReconcileResult): void {
+    const real = this.#follow && statQuietly(path, false)?.isSymbolicLink() === true ? realQuietly(path) : undefined
+    if (real !== undefined && isWithin(realQuietly(this.#dir) ?? this.#dir, real)) {
+      // A link to an ancestor: not followed, reported as a file.
+      if (this.index.get(path) === undefined && this.#filter.acceptsFile(relative(this.#dir, path))) {
+        this.index.set(path, { isDir: false, id: identityOf(st) })
+        out.push({ kind: 'created', path, id: identityOf(st) })
+      }
+      return
+    }
+    this.index.set(path, { isDir: true, id: identityOf(st) })
+    const subdirs = this.#diffInto(path, out, result)
+    if (real !== undefined) result.cover.push({ kind: 'link-dir', path, real })
+    else if (subdirs) result.cover.push({ kind: 'tree', path })
+  }
+
+  /** @returns whether the directory has sub-directories. */
+  #diffInto(dir: string, out: PendingChange[], result: ReconcileResult): boolean {
+    const seen = new Set<string>()
+    let subdirs = false
+    this.#scan(dir, true, (v) => {
+      seen.add(v.path)
+      const known = this.index.get(v.path)
+      if (v.link !== undefined) result.cover.push(linkRequest(v))
+      if (v.isDir) {
+        subdirs = true
+        if (known !== undefined && !known.isDir) this.#removeInto(v.path, out, result)
+        this.index.set(v.path, { isDir: true, id: v.id })
+        return
+      }
+      if (known?.isDir === true) this.#removeInto(v.path, out, result)
+      const before = this.index.get(v.path)
+      this.index.set(v.path, { isDir: false, id: v.id })
+      if (before === undefined) out.push({ kind: 'created', path: v.path, id: v.id })
+      else if (before.id !== undefined && v.id !== undefined && !unchanged(before.id, v.id)) out.push({ kind: 'modified', path: v.path, id: v.id })
+    })
+    for (const path of this.index.below(dir)) {
+      if (!seen.has(path) && this.index.get(path) !== undefined) this.#removeInto(path, out, result)
+    }
+    return subdirs
+  }
+
+  #removeInto(path: string, out: PendingChange[], result: ReconcileResult): void {
+    const entry = this.index.get(path)
+    if (entry?.isDir === true || this.#follow) result.gone.push(path)
+    for (const [file, removed] of this.index.remove(path)) {
+      if (this.#filter.acceptsFile(relative(this.#dir, file))) out.push({ kind: 'deleted', path: file, id: removed.id })
+    }
+  }
+
+  #linkOf(path: string, st: Stats): string | undefined {
+    if (!this.#follow || st.isSymbolicLink()) return undefined
+    const l = statQuietly(path, false)
+    return l?.isSymbolicLink() === true ? realQuietly(path) : undefined
+  }
+
+  #scan(dir: string, statFiles: boolean, visit: (v: ScanVisit) => void): void {
+    const base = this.#dir
+    scanTree(dir, { filter: this.#filter, base, follow: this.#follow, statFiles }, (v) => {
+      if (!this.#skip.has(v.path)) visit(v)
+    })
+  }
+
+  #change(c: PendingChange): FileChange {
+    return c.oldPath === undefined
+      ? { kind: c.kind, path: c.path, root: this.#root }
+      : { kind: c.kind, path: c.path, oldPath: c.oldPath, root: this.#root }
+  }
+}
+
+/** Files up to this size get a content digest when reported from a live event. */
+const DIGEST_LIMIT = 1024 * 1024
+
+function digestOf(path: string, st: Stats): string | undefined {
+  if (!st.isFile() || st.size > DIGEST_LIMIT) return undefined
+  try {
+    return createHash('sha1').update(readFileSync(path)).digest('base64')
+  } catch {
+    return undefined
+  }
+}
+
+function emptyResult(): ReconcileResult {
+  return { changes: [], cover: [], gone: [], rootGone: false }
+}
+
+function linkRequest(v: ScanVisit): CoverageRequest {
+  return { kind: v.link?.isDir === true ? 'link-dir' : 'link-file', path: v.path, real: v.link?.real }
+}
+
+/** A `created` whose inode was `deleted` in the same batch is a `renamed`. */
+function pairRenames(out: PendingChange[]): PendingChange[] {
+  const deleted = out.filter((c) => c.kind === 'deleted' && c.id !== undefined)
+  if (deleted.length === 0) return out
+  const used = new Set<PendingChange>()
+  for (const c of out) {
+    if (c.kind !== 'created' || c.id === undefined) continue
+    const id = c.id
+    const match = deleted.find((d) => !used.has(d) && d.id !== undefined && sameFile(d.id, id))
+    if (match === undefined) continue
+    used.add(match)
+    c.kind = 'renamed'
+    c.oldPath = match.path
+  }
+  return out.filter((c) => !used.has(c))
+}

@@ -1,0 +1,170 @@
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs'
+import { dirname, join, sep } from 'node:path'
+import { WatcherError } from './errors.js'
+import { identityOf, isWithin, type Identity } from './file-index.js'
+import type { PathFilter } from './path-filter.js'
+
+/** @internal One path found by {@link scanTree}. */
+export interface ScanVisit {
+  readonly path: string
+  /** The directory it was found in. */
+  readonly parent: string
+  readonly isDir: boolean
+  readonly id: Identity | undefined
+  /** Set for a followed symbolic link: where it really points. */
+  readonly link?: { readonly real: string; readonly isDir: boolean }
+}
+
+/** @internal */
+export interface ScanOptions {
+  readonly filter: PathFilter
+  /** The root the filter's relative paths start from (every scanned path is below it). */
+  readonly base: string
+  readonly follow: boolean
+  /** Stat files too (identity); directories are always stat-ed. */
+  readonly statFiles: boolean
+}
+
+/**
+ * Walks a directory synchronously (readdir with file types; lstat where needed) and reports
+ * every accepted file and directory below it, depth first, parents before children.
+ *
+ * @internal
+ * @param dir - Absolute directory to walk (its own entry is not reported).
+ * @param options - Filter, symlink policy, whether to stat files.
+ * @param visit - Called for each accepted path.
+ * @throws {@link WatcherError} `BACKEND_ERROR` when a directory cannot be read for another
+ * reason than having vanished meanwhile.
+ * @example
+ * ```ts
+ * scanTree('/p', { filter, base: '/p', follow: false, statFiles: true }, (v) => console.log(v.path))
+ * ```
+ */
+export function scanTree(dir: string, options: ScanOptions, visit: (v: ScanVisit) => void): void {
+  const cut = options.base.length + (options.base.endsWith(sep) ? 0 : 1)
+  const walk = (current: string, realCurrent: string | undefined): void => {
+    let names
+    try {
+      names = readdirSync(current, { withFileTypes: true })
+    } catch (cause) {
+      if (isGone(cause)) return
+      throw new WatcherError('BACKEND_ERROR', `Cannot read directory ${current}: ${(cause as Error).message}`, { cause })
+    }
+    for (const dirent of names) {
+      // Plain concatenation and slicing: path.join/relative cost more than the readdir here.
+      const path = current + sep + dirent.name
+      const rel = path.slice(cut)
+      if (dirent.isDirectory()) {
+        if (!options.filter.acceptsDir(rel)) continue
+        const st = statQuietly(path, false)
+        if (st === undefined) continue
+        visit({ path, parent: current, isDir: true, id: identityOf(st) })
+        walk(path, realCurrent === undefined ? undefined : join(realCurrent, dirent.name))
+        continue
+      }
+      if (dirent.isSymbolicLink() && options.follow) {
+        const target = statQuietly(path, true)
+        if (target?.isDirectory()) {
+          if (!options.filter.acceptsDir(rel)) continue
+          const real = realQuietly(path)
+          const parentReal = realCurrent ?? realQuietly(current)
+          // A link into one of its own ancestors would make the tree infinite.
+          if (real === undefined || parentReal === undefined || isWithin(parentReal, real)) {
+            if (options.filter.acceptsFile(rel)) visit({ path, parent: current, isDir: false, id: identityOf(statQuietly(path, false) ?? target) })
+            continue
+          }
+          visit({ path, parent: current, isDir: true, id: identityOf(target), link: { real, isDir: true } })
+          walk(path, real)
+          continue
+        }
+        if (!options.filter.acceptsFile(rel)) continue
+        const real = target === undefined ? undefined : realQuietly(path)
+        const st = target ?? statQuietly(path, false)
+        if (st === undefined) continue
+        visit({ path, parent: current, isDir: false, id: identityOf(st), ...(real === undefined ? {} : { link: { real, isDir: false } }) })
+        continue
+      }
+      if (!options.filter.acceptsFile(rel)) continue
+      if (!options.statFiles) {
+        visit({ path, parent: current, isDir: false, id: undefined })
+        continue
+      }
+      const st = statQuietly(path, false)
+      if (st !== undefined) visit({ path, parent: current, isDir: false, id: identityOf(st) })
+    }
+  }
+  walk(dir, undefined)
+}
+
+/**
+ * `lstat` (or `stat` when following links) that returns `undefined` for a path that is gone.
+ *
+ * @internal
+ * @param path - Absolute path.
+ * @param follow - Follow a final symbolic link.
+ * @returns The stats or `undefined`.
+ * @throws {@link WatcherError} `BACKEND_ERROR` for other failures than the path being gone.
+ * @example
+ * ```ts
+ * statQuietly('/p/a.mjs', false)?.isFile()
+ * ```
+ */
+export function statQuietly(path: string, follow: boolean): Stats | undefined {
+  try {
+    return follow ? statSync(path) : lstatSync(path)
+  } catch (cause) {
+    if (isGone(cause) || (follow && (cause as NodeJS.ErrnoException).code === 'ELOOP')) return undefined
+    throw new WatcherError('BACKEND_ERROR', `Cannot stat ${path}: ${(cause as Error).message}`, { cause })
+  }
+}
+
+/**
+ * `realpath` that returns `undefined` for a path that is gone.
+ * @internal
+ * @param path - Absolute path.
+ * @returns The real path or `undefined`.
+ * @throws Never.
+ * @example
+ * ```ts
+ * realQuietly('/p/link')
+ * ```
+ */
+export function realQuietly(path: string): string | undefined {
+  try {
+    return realpathSync(path)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Nearest existing directory at or above `path`.
+ * @internal
+ * @param path - Absolute path.
+ * @returns The directory (at worst the file system root).
+ * @throws Never.
+ * @example
+ * ```ts
+ * nearestExistingDir('/tmp/not/yet') // '/tmp'
+ * ```
+ */
+export function nearestExistingDir(path: string): string {
+  let current = path
+  for (;;) {
+    let st: Stats | undefined
+    try {
+      st = statSync(current)
+    } catch {
+      st = undefined
+    }
+    if (st?.isDirectory()) return current
+    const parent = dirname(current)
+    if (parent === current) return current
+    current = parent
+  }
+}
+
+function isGone(cause: unknown): boolean {
+  const code = (cause as NodeJS.ErrnoException | null)?.code
+  return code === 'ENOENT' || code === 'ENOTDIR'
+}

@@ -1,0 +1,144 @@
+import { isAscii } from 'node:buffer'
+import { accessSync, constants, readFileSync, renameSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, sep } from 'node:path'
+import parcel from '@parcel/watcher'
+import { WatcherError, toWatcherError } from './errors.js'
+
+/**
+ * Reads and checks a snapshot written by @parcel/watcher's `writeSnapshot` for `dir`.
+ *
+ * The native reader trusts the file: garbage is read as a tree of nonsense and an empty or
+ * truncated file ends in `std::bad_alloc`. So the format (`count\n` then per entry
+ * `<length><path><mtime> <isDir>\n`) is checked here first, with every path inside `dir`.
+ *
+ * @internal
+ * @param file - The snapshot file.
+ * @param dir - The directory it must describe.
+ * @returns `undefined` when the file does not exist, else path -> isDir of every entry.
+ * @throws {@link WatcherError} `SNAPSHOT_UNREADABLE` when it cannot be read or is malformed.
+ * @example
+ * ```ts
+ * const entries = readSnapshot('/var/cache/plugins.snapshot', '/srv/plugins')
+ * ```
+ */
+export function readSnapshot(file: string, dir: string): Map<string, boolean> | undefined {
+  let buf: Buffer
+  try {
+    buf = readFileSync(file)
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw unreadable(file, (cause as Error).message, cause)
+  }
+  const entries = new Map<string, boolean>()
+  // ASCII-only files (the usual case) are decoded once and sliced; byte offsets = char offsets.
+  const ascii = isAscii(buf)
+  const text = ascii ? buf.toString('latin1') : ''
+  let at = 0
+  const number = (): number => {
+    const start = at
+    let value = 0
+    for (let b = buf[at]; b !== undefined && b >= 0x30 && b <= 0x39; b = buf[++at]) value = value * 10 + (b - 0x30)
+    if (at === start || at - start > 20) throw unreadable(file, `expected a number at byte ${start}`)
+    return value
+  }
+  const expect = (byte: number): void => {
+    if (buf[at] !== byte) throw unreadable(file, `unexpected byte at ${at}`)
+    at++
+  }
+  const count = number()
+  expect(0x0a)
+  const prefix = dir.endsWith(sep) ? dir : dir + sep
+  for (let i = 0; i < count; i++) {
+    const length = number()
+    if (at + length > buf.length) throw unreadable(file, `entry ${i} runs past the end`)
+    const path = ascii ? text.slice(at, at + length) : buf.toString('utf8', at, at + length)
+    at += length
+    number()
+    expect(0x20)
+    const flag = buf[at]
+    if (flag !== 0x30 && flag !== 0x31) throw unreadable(file, `bad directory flag at byte ${at}`)
+    at++
+    expect(0x0a)
+    if (path !== dir && !path.startsWith(prefix)) throw unreadable(file, `it describes ${path}, which is not inside ${dir}`)
+    entries.set(path, flag === 0x31)
+  }
+  if (at !== buf.length) throw unreadable(file, `${buf.length - at} bytes after the last entry`)
+  return entries
+}
+
+/**
+ * Writes a snapshot of `dir` atomically: to `file.<pid>.tmp`, then renamed over `file`.
+ *
+ * @internal
+ * @param dir - Watched directory.
+ * @param file - Snapshot file.
+ * @param ignore - The same ignore list as the subscription.
+ * @returns Resolves once written.
+ * @throws {@link WatcherError} `BACKEND_ERROR` when the backend or the rename fails.
+ * @example
+ * ```ts
+ * await writeSnapshotAtomic('/srv/plugins', '/var/cache/plugins.snapshot', [])
+ * ```
+ */
+export async function writeSnapshotAtomic(dir: string, file: string, ignore: readonly (string | RegExp)[]): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`
+  try {
+    await parcel.writeSnapshot(dir, tmp, { ignore: [...ignore] })
+    renameSync(tmp, file)
+  } catch (cause) {
+    rmSync(tmp, { force: true })
+    throw toWatcherError(cause, dir)
+  }
+}
+
+/**
+ * The backend's own view of a directory tree, right after subscribing: its in-memory tree
+ * dumped through `writeSnapshot` into a temp file and read back. Much cheaper than walking
+ * the tree again from JavaScript (on 50,000 files: ~40 ms against ~200 ms).
+ *
+ * @internal
+ * @param dir - A directory the backend is subscribed to.
+ * @param ignore - The subscription's ignore list (so the cached tree is the one used).
+ * @returns Path -> isDir for every entry below `dir`, or `undefined` if it could not be dumped.
+ * @throws Never.
+ * @example
+ * ```ts
+ * const tree = await dumpTree('/srv/plugins', [])
+ * ```
+ */
+export async function dumpTree(dir: string, ignore: readonly (string | RegExp)[]): Promise<Map<string, boolean> | undefined> {
+  const tmp = join(scratchDir(), `hotswap-watcher-${process.pid}-${++dumps}.tree`)
+  try {
+    await parcel.writeSnapshot(dir, tmp, { ignore: [...ignore] })
+    return readSnapshot(tmp, dir)
+  } catch {
+    return undefined
+  } finally {
+    rmSync(tmp, { force: true })
+  }
+}
+
+let dumps = 0
+let scratch: string | undefined
+
+/** Memory-backed /dev/shm where there is one (the dump never touches a disk), else the temp dir. */
+function scratchDir(): string {
+  if (scratch === undefined) {
+    try {
+      accessSync('/dev/shm', constants.W_OK)
+      scratch = '/dev/shm'
+    } catch {
+      scratch = tmpdir()
+    }
+  }
+  return scratch
+}
+
+function unreadable(file: string, why: string, cause?: unknown): WatcherError {
+  return new WatcherError(
+    'SNAPSHOT_UNREADABLE',
+    `Snapshot ${file} is unreadable (${why}); delete it or pass onSnapshotError: 'scan' to rescan everything.`,
+    cause === undefined ? undefined : { cause },
+  )
+}
