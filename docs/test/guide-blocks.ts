@@ -1,0 +1,162 @@
+// Reads the fenced code blocks of a guide and runs them the way a reader would: files are
+// written into a fresh directory, runnable blocks are executed there with Node, one process
+// each, in the order the guide shows them.
+//
+// Info-string flags (after the language, e.g. ```ts test):
+//   test         run the block (ts is stripped of types with esbuild first; top-level await ok)
+//   file=<path>  write the block to <path> in the guide's directory (a plugin, a package.json)
+//   fragment     a partial snippet that is neither run nor type-checked (use sparingly)
+// A block inside an HTML comment (<!-- ... -->) is not rendered but is handled the same way:
+// use it for setup a reader does not need to see.
+import { spawn } from 'node:child_process'
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, isAbsolute, join, normalize, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { transform } from 'esbuild'
+
+export const DOCS_DIR: string = resolve(fileURLToPath(new URL('..', import.meta.url)))
+export const REPO_DIR: string = resolve(DOCS_DIR, '..')
+
+/** The languages whose blocks must say what the test does with them. */
+export const CODE_LANGS: ReadonlySet<string> = new Set(['ts', 'js', 'mjs', 'cjs', 'typescript', 'javascript'])
+
+export interface Block {
+  readonly guide: string
+  /** 1-based line of the opening fence. */
+  readonly line: number
+  readonly lang: string
+  readonly test: boolean
+  readonly fragment: boolean
+  readonly file: string | undefined
+  readonly code: string
+}
+
+/** Parses the fenced blocks of a Markdown text (backtick or tilde fences). */
+export function parseBlocks(guide: string, markdown: string): Block[] {
+  const lines = markdown.split('\n')
+  const blocks: Block[] = []
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^\s*(`{3,}|~{3,})\s*([^`\s]*)(.*)$/.exec(lines[i] ?? '')
+    if (!open) continue
+    const fence = open[1] ?? '```'
+    const lang = (open[2] ?? '').toLowerCase()
+    const flags = (open[3] ?? '').trim().split(/\s+/).filter(Boolean)
+    const body: string[] = []
+    let j = i + 1
+    while (j < lines.length && !new RegExp(`^\\s*${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`).test(lines[j] ?? '')) {
+      body.push(lines[j] ?? '')
+      j++
+    }
+    if (j >= lines.length) throw new Error(`${guide}:${i + 1}: code block is never closed`)
+    const fileFlag = flags.find((f) => f.startsWith('file='))
+    blocks.push({
+      guide,
+      line: i + 1,
+      lang,
+      test: flags.includes('test'),
+      fragment: flags.includes('fragment'),
+      file: fileFlag?.slice('file='.length),
+      code: body.join('\n') + '\n',
+    })
+    i = j
+  }
+  return blocks
+}
+
+/** Reads and parses one guide in `docs/`. */
+export async function readGuide(name: string): Promise<Block[]> {
+  return parseBlocks(name, await readFile(join(DOCS_DIR, name), 'utf8'))
+}
+
+/** A fresh directory in which `node_modules` resolves to the docs package's dependencies. */
+export async function makeGuideDir(label: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `hotswap-docs-${label.replace(/[^a-z0-9]+/gi, '-')}-`))
+  await symlink(join(DOCS_DIR, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'guide-example', private: true, type: 'module' }) + '\n')
+  return dir
+}
+
+/** Writes a `file=` block into `dir`, refusing paths that leave it. */
+export async function writeBlockFile(dir: string, block: Block): Promise<string> {
+  const target = block.file ?? ''
+  if (isAbsolute(target) || normalize(target).startsWith('..')) throw new Error(`${where(block)}: file=${target} must stay inside the guide's directory`)
+  const path = join(dir, target)
+  await mkdir(dirname(path), { recursive: true })
+  await writeFile(path, block.code)
+  return path
+}
+
+export interface RunResult {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+  readonly ms: number
+}
+
+/** Strips a `test` block's types and runs it with Node in `dir`; rejects with its output unless it exits 0. */
+export async function runBlock(dir: string, block: Block, timeoutMs = 25_000): Promise<RunResult> {
+  const { code } = await transform(block.code, { loader: block.lang.startsWith('t') ? 'ts' : 'js', format: 'esm', target: 'node20', sourcefile: where(block) })
+  const file = join(dir, `.block-${block.line}.mjs`)
+  await writeFile(file, code)
+  const result = await runNode(dir, file, timeoutMs)
+  if (result.code !== 0) {
+    const why = result.signal ? `was killed (${result.signal}${result.ms >= timeoutMs ? `, over ${timeoutMs} ms` : ''})` : `exited with ${String(result.code)}`
+    throw new Error(`${where(block)}: the block ${why}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`)
+  }
+  return result
+}
+
+/** Runs the blocks of one guide in order in a fresh directory, which is removed afterwards. */
+export async function runGuide(name: string, blocks: readonly Block[]): Promise<{ ran: number; wrote: number }> {
+  const dir = await makeGuideDir(name.replace(/\.md$/, ''))
+  let ran = 0
+  let wrote = 0
+  try {
+    for (const block of blocks) {
+      if (block.file !== undefined) {
+        await writeBlockFile(dir, block)
+        wrote++
+      } else if (block.test) {
+        const result = await runBlock(dir, block)
+        // DOCS_SHOW_OUTPUT=1 prints what each block printed, to check the comments in a guide.
+        if (process.env.DOCS_SHOW_OUTPUT) console.log(`${where(block)} (${Math.round(result.ms)} ms)\n${result.stdout}${result.stderr}`)
+        ran++
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 })
+  }
+  return { ran, wrote }
+}
+
+/** `guide.md:line`, for messages. */
+export function where(block: Block): string {
+  return `docs/${block.guide}:${block.line}`
+}
+
+/** The path of `file` relative to the repository, for messages. */
+export function fromRepo(file: string): string {
+  return relative(REPO_DIR, file)
+}
+
+function runNode(cwd: string, file: string, timeoutMs: number): Promise<RunResult> {
+  const started = performance.now()
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [file], { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolvePromise({ code, signal, stdout, stderr, ms: performance.now() - started })
+    })
+  })
+}
