@@ -22,6 +22,7 @@ export type ChangeDetectorErrorCode = 'IS_DIRECTORY' | 'PERMISSION_DENIED' | 'UN
  * ```
  */
 export class ChangeDetectorError extends Error {
+  /** Always `'ChangeDetectorError'`. */
   override readonly name = 'ChangeDetectorError'
   /** The reason, for callers to switch on. */
   readonly code: ChangeDetectorErrorCode

@@ -21,6 +21,7 @@ export type PipelineErrorCode = 'INVALID_OPTIONS' | 'NOT_FOUND' | 'CLOSED' | 'NO
  * ```
  */
 export class PipelineError extends Error {
+  /** Always `'PipelineError'`. */
   override readonly name = 'PipelineError'
   /** The reason, for callers to switch on. */
   readonly code: PipelineErrorCode

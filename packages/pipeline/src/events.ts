@@ -28,12 +28,15 @@ export interface ReloadTimings {
 
 /** One applied (or attempted) load, reload or unload, with everything that explains it. */
 export interface ReloadResult {
+  /** Discriminant. */
   readonly type: 'reload'
   /** The plugin id, once known. */
   readonly id: string | undefined
   /** The plugin's file or directory. */
   readonly root: string
+  /** What was done: a first load, a reload, or an unload (the plugin's files went away). */
   readonly action: ReloadAction
+  /** What caused it. */
   readonly cause: ReloadCause
   /** The file changes that led here (empty for start, trigger and reconcile). */
   readonly changes: readonly FileChange[]
@@ -43,10 +46,13 @@ export interface ReloadResult {
   readonly hashAfter: string | undefined
   /** The policy in force and what it decided. */
   readonly policy: ReloadPolicy['kind']
+  /** How long each step took. */
   readonly timings: ReloadTimings
+  /** Whether the new version serves now; on failure the old one still does. */
   readonly outcome: 'success' | 'failed'
-  /** Versions before and after. */
+  /** The version that served before. */
   readonly from: string | undefined
+  /** The version that serves after (undefined after an unload or a failed first load). */
   readonly to: string | undefined
   /** Attempts made (1 + retries). */
   readonly attempts: number
@@ -54,6 +60,7 @@ export interface ReloadResult {
   readonly error: Error | undefined
   /** The registry phase that failed, when known. */
   readonly failedPhase: string | undefined
+  /** When it ended (ms since the epoch). */
   readonly at: number
 }
 
@@ -65,16 +72,144 @@ export interface ReloadResult {
  */
 export type SkipReason = 'unchanged' | 'already-failed' | 'circuit-open' | 'vetoed' | 'not-a-plugin' | 'unstable'
 
-/** Every event of a reload pipeline. */
+/** Emitted once when every plugin that existed at start was loaded (or failed to). */
+export interface ReadyEvent {
+  /** Discriminant. */
+  readonly type: 'ready'
+  /** Plugins loaded and serving. */
+  readonly plugins: number
+  /** From `createReloadPipeline()` to ready, in ms. */
+  readonly durationMs: number
+  /** When (ms since the epoch). */
+  readonly at: number
+}
+
+/** A plugin's changes were noted but not applied (policy OnSignal, Scheduled, Disabled, or disabled). */
+export interface PendingEvent {
+  /** Discriminant. */
+  readonly type: 'pending'
+  /** The plugin's file or directory. */
+  readonly root: string
+  /** The plugin id, when it is loaded. */
+  readonly id: string | undefined
+  /** The policy in force. */
+  readonly policy: ReloadPolicy['kind']
+  /** Whether the pipeline is enabled. */
+  readonly enabled: boolean
+  /** The file changes waiting, folded. */
+  readonly changes: readonly FileChange[]
+  /** When (ms since the epoch). */
+  readonly at: number
+}
+
+/** A change that was looked at and not applied, with the reason. */
+export interface SkippedEvent {
+  /** Discriminant. */
+  readonly type: 'skipped'
+  /** The plugin's file or directory. */
+  readonly root: string
+  /** The plugin id, when it is loaded. */
+  readonly id: string | undefined
+  /** Why it was not applied. */
+  readonly reason: SkipReason
+  /** The file changes that were looked at. */
+  readonly changes: readonly FileChange[]
+  /** When (ms since the epoch). */
+  readonly at: number
+}
+
+/** A plugin file or directory was renamed: the plugin keeps serving from its new path, without a reload. */
+export interface RenamedEvent {
+  /** Discriminant. */
+  readonly type: 'renamed'
+  /** The plugin id. */
+  readonly id: string
+  /** The old root. */
+  readonly from: string
+  /** The new root. */
+  readonly to: string
+  /** When (ms since the epoch). */
+  readonly at: number
+}
+
+/** A failed load or reload will be tried again after `delayMs`. */
+export interface RetryEvent {
+  /** Discriminant. */
+  readonly type: 'retry'
+  /** The plugin's file or directory. */
+  readonly root: string
+  /** The plugin id, when known. */
+  readonly id: string | undefined
+  /** The retry about to run (1 for the first retry). */
+  readonly attempt: number
+  /** The wait before it, in ms. */
+  readonly delayMs: number
+  /** The error of the attempt that failed. */
+  readonly error: unknown
+  /** When (ms since the epoch). */
+  readonly at: number
+}
+
+/** The policy or the enabled switch changed. */
+export interface PolicyEvent {
+  /** Discriminant. */
+  readonly type: 'policy'
+  /** The policy now. */
+  readonly policy: ReloadPolicy
+  /** Whether the pipeline is enabled now. */
+  readonly enabled: boolean
+  /** When (ms since the epoch). */
+  readonly at: number
+}
+
+/** The watcher failed; the pipeline rescans and watches again (with backoff). */
+export interface WatcherErrorEvent {
+  /** Discriminant. */
+  readonly type: 'watcher-error'
+  /** The watcher's typed error (`WATCH_LIMIT`, `ROOT_NOT_FOUND`, `BACKEND_ERROR`, ...). */
+  readonly error: WatcherError | Error
+  /** When (ms since the epoch). */
+  readonly at: number
+}
+
+/** A rescan of the plugin directories started, to apply what events missed. */
+export interface ReconcileEvent {
+  /** Discriminant. */
+  readonly type: 'reconcile'
+  /** Why: the periodic interval, or a watcher error. */
+  readonly reason: 'interval' | 'watcher-error'
+  /** Plugins looked at. */
+  readonly plugins: number
+  /** When (ms since the epoch). */
+  readonly at: number
+}
+
+/** An event of the registry, passed through (loading, loaded, reloaded with phases, failed, log, ...). */
+export interface RegistryPassthroughEvent {
+  /** Discriminant. */
+  readonly type: 'registry'
+  /** The registry's own event. */
+  readonly event: RegistryEvent
+}
+
+/** The pipeline closed; the stream completes after it. */
+export interface ClosedEvent {
+  /** Discriminant. */
+  readonly type: 'closed'
+  /** When (ms since the epoch). */
+  readonly at: number
+}
+
+/** Every event of a reload pipeline; switch on `type`. */
 export type PipelineEvent =
   | ReloadResult
-  | { readonly type: 'ready'; readonly plugins: number; readonly durationMs: number; readonly at: number }
-  | { readonly type: 'pending'; readonly root: string; readonly id: string | undefined; readonly policy: ReloadPolicy['kind']; readonly enabled: boolean; readonly changes: readonly FileChange[]; readonly at: number }
-  | { readonly type: 'skipped'; readonly root: string; readonly id: string | undefined; readonly reason: SkipReason; readonly changes: readonly FileChange[]; readonly at: number }
-  | { readonly type: 'renamed'; readonly id: string; readonly from: string; readonly to: string; readonly at: number }
-  | { readonly type: 'retry'; readonly root: string; readonly id: string | undefined; readonly attempt: number; readonly delayMs: number; readonly error: unknown; readonly at: number }
-  | { readonly type: 'policy'; readonly policy: ReloadPolicy; readonly enabled: boolean; readonly at: number }
-  | { readonly type: 'watcher-error'; readonly error: WatcherError | Error; readonly at: number }
-  | { readonly type: 'reconcile'; readonly reason: 'interval' | 'watcher-error'; readonly plugins: number; readonly at: number }
-  | { readonly type: 'registry'; readonly event: RegistryEvent }
-  | { readonly type: 'closed'; readonly at: number }
+  | ReadyEvent
+  | PendingEvent
+  | SkippedEvent
+  | RenamedEvent
+  | RetryEvent
+  | PolicyEvent
+  | WatcherErrorEvent
+  | ReconcileEvent
+  | RegistryPassthroughEvent
+  | ClosedEvent

@@ -10,10 +10,27 @@ export type {
   RetryOptions,
 } from './pipeline.js'
 export { Policy } from './policy.js'
-export type { ReloadPolicy } from './policy.js'
-export type { PipelineEvent, ReloadAction, ReloadCause, ReloadResult, ReloadTimings, SkipReason } from './events.js'
+export type { DisabledPolicy, OnChangePolicy, OnSignalPolicy, PolicyShorthands, ReloadPolicy, ScheduledPolicy } from './policy.js'
+export type {
+  ClosedEvent,
+  PendingEvent,
+  PipelineEvent,
+  PolicyEvent,
+  ReadyEvent,
+  ReconcileEvent,
+  RegistryPassthroughEvent,
+  ReloadAction,
+  ReloadCause,
+  ReloadResult,
+  ReloadTimings,
+  RenamedEvent,
+  RetryEvent,
+  SkippedEvent,
+  SkipReason,
+  WatcherErrorEvent,
+} from './events.js'
 export type { ReloadMetrics } from './metrics.js'
-export type { PluginChangeKind } from './plugin-change.js'
+export type { PluginChange, PluginChangeKind } from './plugin-change.js'
 export { PLUGIN_EXTENSIONS } from './plugin-layout.js'
 export { PipelineError } from './errors.js'
 export type { PipelineErrorCode } from './errors.js'

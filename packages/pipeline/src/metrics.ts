@@ -6,9 +6,11 @@ export interface ReloadMetrics {
   readonly failures: number
   /** When the last reload finished, successful or not (ms since the epoch). */
   readonly lastReloadAt: number | undefined
-  /** Duration percentiles of the recent reloads, in milliseconds (undefined before the first). */
+  /** Median duration of the recent reloads, in ms (undefined before the first). */
   readonly p50Ms: number | undefined
+  /** 90th percentile of the recent reload durations, in ms. */
   readonly p90Ms: number | undefined
+  /** 99th percentile of the recent reload durations, in ms. */
   readonly p99Ms: number | undefined
 }
 

@@ -38,7 +38,7 @@ import { validatePolicy, type ReloadPolicy } from './policy.js'
 
 /** How file changes are grouped before a reload. */
 export interface DebounceOptions {
-  /** Fixed ms, adaptive `{ minMs, maxMs }` or custom `(recentValues) => ms`. Default adaptive 25–500 ms. */
+  /** Fixed ms, adaptive `{ minMs, maxMs }` or custom `(recentChanges) => ms`. Default adaptive 25–500 ms. */
   readonly windowMs?: CoalesceWindow<PluginChange>
   /** Longest a plugin that keeps changing waits for its reload. Default 2000 ms. */
   readonly maxWaitMs?: number
@@ -120,14 +120,19 @@ export interface PipelinePluginStatus {
   readonly breaker: CircuitState
   /** The last failure of a load or reload, until one succeeds. */
   readonly lastError: Error | undefined
+  /** Its reload counters and durations. */
   readonly metrics: ReloadMetrics
 }
 
 /** What {@link ReloadPipeline.status} returns. */
 export interface PipelineStatus {
+  /** Whether changes are applied (per policy) or only noted. */
   readonly enabled: boolean
+  /** The policy in force. */
   readonly policy: ReloadPolicy
+  /** The watched plugin directories (absolute). */
   readonly dirs: readonly string[]
+  /** Every plugin: loaded, pending or failed. */
   readonly plugins: readonly PipelinePluginStatus[]
   /** All plugins together. */
   readonly totals: ReloadMetrics

@@ -4,7 +4,7 @@ import type { FileChange } from '@hotswap/watcher'
 /** The net kind of a plugin's burst of file changes. */
 export type PluginChangeKind = 'created' | 'modified' | 'deleted'
 
-/** The file changes of one plugin, folded over a burst. @internal */
+/** The file changes of one plugin, folded over a burst (what a custom debounce window sees). */
 export interface PluginChange {
   /** The plugin's root (its file or directory), absolute. */
   readonly root: string

@@ -7,11 +7,45 @@ import { PipelineError } from './errors.js'
  * - `Scheduled`: pending changes are applied every `intervalMs`;
  * - `Disabled`: plugins load once at start; later changes are noted as pending and not applied.
  */
-export type ReloadPolicy =
-  | { readonly kind: 'OnChange' }
-  | { readonly kind: 'OnSignal' }
-  | { readonly kind: 'Scheduled'; readonly intervalMs: number }
-  | { readonly kind: 'Disabled' }
+export type ReloadPolicy = OnChangePolicy | OnSignalPolicy | ScheduledPolicy | DisabledPolicy
+
+/** Apply changes as soon as a plugin's changes settle. */
+export interface OnChangePolicy {
+  /** Discriminant. */
+  readonly kind: 'OnChange'
+}
+
+/** Note changes as pending; apply them on `trigger()` (SIGUSR2 in the host). */
+export interface OnSignalPolicy {
+  /** Discriminant. */
+  readonly kind: 'OnSignal'
+}
+
+/** Apply pending changes every `intervalMs`. */
+export interface ScheduledPolicy {
+  /** Discriminant. */
+  readonly kind: 'Scheduled'
+  /** How often pending changes are applied, in ms (at least 10). */
+  readonly intervalMs: number
+}
+
+/** Load plugins once at start; later changes are noted as pending and not applied. */
+export interface DisabledPolicy {
+  /** Discriminant. */
+  readonly kind: 'Disabled'
+}
+
+/** The shape of {@link Policy}. */
+export interface PolicyShorthands {
+  /** `{ kind: 'OnChange' }` */
+  readonly OnChange: ReloadPolicy
+  /** `{ kind: 'OnSignal' }` */
+  readonly OnSignal: ReloadPolicy
+  /** `{ kind: 'Disabled' }` */
+  readonly Disabled: ReloadPolicy
+  /** `{ kind: 'Scheduled', intervalMs }` */
+  readonly Scheduled: (intervalMs: number) => ReloadPolicy
+}
 
 /**
  * Shorthands for the {@link ReloadPolicy} values.
@@ -21,12 +55,7 @@ export type ReloadPolicy =
  * createReloadPipeline({ dirs: ['plugins'], policy: Policy.Scheduled(5000) })
  * ```
  */
-export const Policy: {
-  readonly OnChange: ReloadPolicy
-  readonly OnSignal: ReloadPolicy
-  readonly Disabled: ReloadPolicy
-  readonly Scheduled: (intervalMs: number) => ReloadPolicy
-} = {
+export const Policy: PolicyShorthands = {
   OnChange: { kind: 'OnChange' },
   OnSignal: { kind: 'OnSignal' },
   Disabled: { kind: 'Disabled' },
