@@ -1,0 +1,109 @@
+/**
+ * What went wrong, as a code a caller can switch on.
+ *
+ * - `NOT_FOUND`: no plugin with that id or path is loaded (or it was unloaded).
+ * - `ALREADY_LOADED`: `load()` of a path or id that is already loaded; use `reload()`.
+ * - `INVALID_PLUGIN`: wrong export shape, bad or mismatched name, version not semver.
+ * - `LOAD_FAILED`: the file could not be read, parsed, imported or compiled.
+ * - `SETUP_TIMEOUT`: loading or `setup()` did not finish within `setupTimeoutMs`.
+ * - `SETUP_FAILED`: `setup()` threw (without a state to take over).
+ * - `CALL_TIMEOUT`: a call did not finish within `callTimeoutMs`.
+ * - `DRAIN_TIMEOUT`: a call was still running on the old version after `drainTimeoutMs`.
+ * - `WORKER_CRASHED`: the worker of a plugin version exited (crash, heap limit, terminated).
+ * - `STATE_REJECTED`: the new version refused the old state (setup or migrateState threw).
+ * - `SAVE_STATE_FAILED`: `saveState()` threw, timed out or returned something not JSON.
+ * - `INVALID_TRANSITION`: a lifecycle change that the state machine forbids.
+ * - `CLOSED`: the registry was closed.
+ * - `NO_PREVIOUS`: `rollback()` without a kept previous version.
+ * - `UNKNOWN_METHOD`: the plugin's API has no such function.
+ * - `UNSUPPORTED`: no configured loader can load this kind of plugin.
+ */
+export type RegistryErrorCode =
+  | 'NOT_FOUND'
+  | 'ALREADY_LOADED'
+  | 'INVALID_PLUGIN'
+  | 'LOAD_FAILED'
+  | 'SETUP_TIMEOUT'
+  | 'SETUP_FAILED'
+  | 'CALL_TIMEOUT'
+  | 'DRAIN_TIMEOUT'
+  | 'WORKER_CRASHED'
+  | 'STATE_REJECTED'
+  | 'SAVE_STATE_FAILED'
+  | 'INVALID_TRANSITION'
+  | 'CLOSED'
+  | 'NO_PREVIOUS'
+  | 'UNKNOWN_METHOD'
+  | 'UNSUPPORTED'
+
+/**
+ * The one error class of `@hotswap/registry`: every failure of a load, reload, call or
+ * lifecycle change rejects with it (or with the plugin's own error for a call that threw
+ * inside the plugin).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await registry.reload('greeter')
+ * } catch (error) {
+ *   if (error instanceof RegistryError && error.code === 'SETUP_TIMEOUT') console.warn(error.message)
+ * }
+ * ```
+ */
+export class RegistryError extends Error {
+  /** `'RegistryError'`. */
+  override readonly name: string = 'RegistryError'
+  /** The plugin id the error is about, when known. */
+  readonly pluginId: string | undefined
+
+  /**
+   * @param code - What went wrong, see {@link RegistryErrorCode}.
+   * @param message - What happened, to whom, and what to do.
+   * @param options - `cause`: the underlying error; `pluginId`: the plugin concerned.
+   * @throws never.
+   * @example
+   * ```ts
+   * throw new RegistryError('NOT_FOUND', 'no plugin "greeter" is loaded', { pluginId: 'greeter' })
+   * ```
+   */
+  constructor(
+    /** What went wrong. */
+    readonly code: RegistryErrorCode,
+    message: string,
+    options?: ErrorOptions & { readonly pluginId?: string | undefined },
+  ) {
+    super(message, options)
+    this.pluginId = options?.pluginId
+  }
+}
+
+/**
+ * The error a call gets when it was still running on the old version of a plugin after the
+ * reload's `drainTimeoutMs`: the caller cannot know whether its effect survived into the
+ * new version's state. Always has `code === 'DRAIN_TIMEOUT'`.
+ *
+ * @example
+ * ```ts
+ * const result = await handle.call('slowJob').catch((error: unknown) => {
+ *   if (error instanceof DrainTimeoutError) return handle.call('slowJob') // retry on the new version
+ *   throw error
+ * })
+ * ```
+ */
+export class DrainTimeoutError extends RegistryError {
+  /** `'DrainTimeoutError'`. */
+  override readonly name: string = 'DrainTimeoutError'
+
+  /**
+   * @param message - Which plugin and version, and how long the drain waited.
+   * @param options - `pluginId`: the plugin concerned.
+   * @throws never.
+   * @example
+   * ```ts
+   * new DrainTimeoutError('call "slowJob" on counter@1.0.0 still running after 5000 ms')
+   * ```
+   */
+  constructor(message: string, options?: ErrorOptions & { readonly pluginId?: string | undefined }) {
+    super('DRAIN_TIMEOUT', message, options)
+  }
+}

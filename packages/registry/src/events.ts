@@ -1,0 +1,141 @@
+import type { RegistryError } from './errors.js'
+
+/** How long each step of a reload took, in milliseconds. */
+export interface ReloadPhases {
+  /** Read, hash, load and validate the new version (and set it up when there is no live state to move). */
+  readonly prepareMs: number
+  /** Gate closed; wait for the old version's calls in flight. */
+  readonly drainMs: number
+  /** `saveState()` of the old, store the snapshot, `setup(ctx.state)` of the new. */
+  readonly stateMs: number
+  /** Point the handle at the new version and open the gate. */
+  readonly switchMs: number
+}
+
+/** Where a load, reload or the running plugin failed. */
+export type FailurePhase = 'prepare' | 'drain' | 'state' | 'switch' | 'runtime' | 'rollback' | 'unload'
+
+/** Fields every event has. */
+export interface EventBase {
+  /** When it happened: `Date.now()`. */
+  readonly at: number
+}
+
+/** A load started. */
+export interface LoadingEvent extends EventBase {
+  /** Discriminant. */
+  readonly type: 'loading'
+  /** The plugin's file or directory. */
+  readonly path: string
+}
+
+/** A plugin loaded and serves calls. */
+export interface LoadedEvent extends EventBase {
+  /** Discriminant. */
+  readonly type: 'loaded'
+  /** The plugin id. */
+  readonly id: string
+  /** The version now serving. */
+  readonly version: string
+  /** The plugin's file or directory. */
+  readonly path: string
+  /** Content hash of the loaded version. */
+  readonly hash: string
+  /** Name of the loader that holds it. */
+  readonly loader: string
+  /** Time from `load()` to serving. */
+  readonly durationMs: number
+}
+
+/** A reload started. */
+export interface ReloadingEvent extends EventBase {
+  /** Discriminant. */
+  readonly type: 'reloading'
+  /** The plugin id. */
+  readonly id: string
+  /** The version serving now. */
+  readonly from: string | undefined
+  /** The plugin's file or directory. */
+  readonly path: string
+}
+
+/** A reload switched to the new version. */
+export interface ReloadedEvent extends EventBase {
+  /** Discriminant. */
+  readonly type: 'reloaded'
+  /** The plugin id. */
+  readonly id: string
+  /** The version replaced. */
+  readonly from: string | undefined
+  /** The version now serving. */
+  readonly to: string
+  /** Content hash of the new version. */
+  readonly hash: string
+  /** Name of the loader of the new version. */
+  readonly loader: string
+  /** How long each step took. */
+  readonly phases: ReloadPhases
+  /** Calls cancelled with `DrainTimeoutError`. */
+  readonly cancelledCalls: number
+}
+
+/** A load, a reload or a running version failed. */
+export interface FailedEvent extends EventBase {
+  /** Discriminant. */
+  readonly type: 'failed'
+  /** The plugin id, when known. */
+  readonly id: string | undefined
+  /** The plugin's file or directory. */
+  readonly path: string
+  /** Where it failed. */
+  readonly phase: FailurePhase
+  /** What went wrong. */
+  readonly error: RegistryError
+  /** The version still serving calls, if any. */
+  readonly serving: string | undefined
+}
+
+/** `rollback()` switched back to the previous version. */
+export interface RolledBackEvent extends EventBase {
+  /** Discriminant. */
+  readonly type: 'rolledBack'
+  /** The plugin id. */
+  readonly id: string
+  /** The version left. */
+  readonly from: string | undefined
+  /** The version now serving. */
+  readonly to: string
+}
+
+/** A plugin was unloaded. */
+export interface UnloadedEvent extends EventBase {
+  /** Discriminant. */
+  readonly type: 'unloaded'
+  /** The plugin id. */
+  readonly id: string
+  /** The version that was serving. */
+  readonly version: string | undefined
+}
+
+/** A log line of a plugin (`ctx.log`) or of a loader. */
+export interface LogEvent extends EventBase {
+  /** Discriminant. */
+  readonly type: 'log'
+  /** The plugin id, when known. */
+  readonly id: string | undefined
+  /** Severity. */
+  readonly level: 'debug' | 'info' | 'warn' | 'error'
+  /** The text. */
+  readonly message: string
+}
+
+/** Everything the registry reports, as one stream (see `events$`); switch on `type`. */
+export type RegistryEvent =
+  | LoadingEvent
+  | LoadedEvent
+  | ReloadingEvent
+  | ReloadedEvent
+  | FailedEvent
+  | RolledBackEvent
+  | UnloadedEvent
+  | LogEvent

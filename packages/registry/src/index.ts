@@ -1,0 +1,34 @@
+export { createPluginRegistry } from './registry.js'
+export type { PluginRegistry, PluginStatus, RegistryLogger, RegistryOptions } from './registry-types.js'
+export { definePlugin, validatePluginIdentity } from './plugin.js'
+export type { PluginContext, PluginDefinition, PluginLog } from './plugin.js'
+export { RegistryError, DrainTimeoutError } from './errors.js'
+export type { RegistryErrorCode } from './errors.js'
+export { LIFECYCLE_TRANSITIONS, Lifecycle, canTransition } from './lifecycle.js'
+export type { LifecycleState } from './lifecycle.js'
+export type {
+  EventBase,
+  FailedEvent,
+  FailurePhase,
+  LoadedEvent,
+  LoadingEvent,
+  LogEvent,
+  RegistryEvent,
+  ReloadedEvent,
+  ReloadingEvent,
+  ReloadPhases,
+  RolledBackEvent,
+  UnloadedEvent,
+} from './events.js'
+export type { AnyFunction, AsyncApi, MethodArgs, MethodName, MethodResult, PluginHandle, UnknownApi } from './handle.js'
+export type { LoadedPlugin, Loader, LoaderLogEntry, PrepareOptions, SetupInit } from './loader.js'
+export { readPluginSource } from './plugin-source.js'
+export type { PluginManifest, PluginSource } from './plugin-source.js'
+export { memoryStateStore } from './state-store.js'
+export type { PluginStateSnapshot, RegistryStateStore } from './state-store.js'
+export type { JsonObject, JsonPrimitive, JsonValue } from './json.js'
+export { workerLoader } from './worker-loader.js'
+export type { WorkerLoaderOptions } from './worker-loader.js'
+export { inProcessLoader } from './in-process-loader.js'
+export type { InProcessLoaderOptions } from './in-process-loader.js'
+export { wasmLoader } from './wasm-loader.js'

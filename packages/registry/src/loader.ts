@@ -1,0 +1,93 @@
+import type { RegistryError } from './errors.js'
+import type { JsonValue } from './json.js'
+import type { PluginSource } from './plugin-source.js'
+
+/** A log line from a plugin or a loader. */
+export interface LoaderLogEntry {
+  /** Severity. */
+  readonly level: 'debug' | 'info' | 'warn' | 'error'
+  /** The text. */
+  readonly message: string
+}
+
+/** What a loader gets with each version it prepares. */
+export interface PrepareOptions {
+  /** How long importing the module may take (a module stuck at top level is terminated). */
+  readonly loadTimeoutMs: number
+  /** When set, a call running longer is rejected with `CALL_TIMEOUT`. */
+  readonly callTimeoutMs?: number | undefined
+  /** Where plugin `ctx.log` lines and loader warnings go. */
+  readonly log: (entry: LoaderLogEntry) => void
+}
+
+/** What `setup()` of a new version receives from the registry. */
+export interface SetupInit {
+  /** Whether a state is handed over (it may be `null`). */
+  readonly hasState: boolean
+  /** The state, when `hasState`. */
+  readonly state?: JsonValue | undefined
+  /** The version this one replaces. */
+  readonly previousVersion?: string | undefined
+  /** When set, run `migrateState(state, migrateFrom)` first (the major version changed). */
+  readonly migrateFrom?: string | undefined
+}
+
+/**
+ * One version of one plugin, loaded by a {@link Loader}: imported and validated, then set up
+ * once, called many times, drained, asked for its state, disposed.
+ */
+export interface LoadedPlugin {
+  /** The plugin's `name`. */
+  readonly name: string
+  /** The plugin's `version`. */
+  readonly version: string
+  /** Whether the plugin has `saveState`. */
+  readonly hasSaveState: boolean
+  /** Whether the plugin has `migrateState`. */
+  readonly hasMigrateState: boolean
+  /** The API's function names, known after `setup`. */
+  readonly methods: readonly string[]
+  /** Calls running on this version now. */
+  readonly inFlight: number
+  /** `false` once the version ended unexpectedly (worker crash) or was disposed. */
+  readonly alive: boolean
+  /**
+   * Runs `migrateState` (when asked) and `setup(ctx)`.
+   * Rejects with `SETUP_FAILED`, `STATE_REJECTED`, `SETUP_TIMEOUT` or `WORKER_CRASHED`.
+   */
+  setup(init: SetupInit, timeoutMs: number): Promise<void>
+  /** Calls an API function; rejects with the plugin's error, `UNKNOWN_METHOD`, `CALL_TIMEOUT`, `WORKER_CRASHED`. */
+  call(method: string, args: readonly unknown[]): Promise<unknown>
+  /**
+   * Waits until no call is in flight, up to `timeoutMs`; then rejects the calls still running
+   * with `DrainTimeoutError`. Resolves with how many were cancelled.
+   */
+  drain(timeoutMs: number): Promise<number>
+  /** Calls `saveState()`; resolves `undefined` without one. Rejects with `SAVE_STATE_FAILED`. */
+  saveState(timeoutMs: number): Promise<unknown>
+  /** Calls `dispose()` (bounded by `timeoutMs`) and frees the version (terminates its worker). */
+  dispose(timeoutMs: number): Promise<void>
+  /** Registers a listener for an unexpected end (crash); returns its remover. */
+  onExit(listener: (error: RegistryError) => void): () => void
+}
+
+/**
+ * Where plugin versions live. The registry picks the first of its loaders whose
+ * `canLoad(source)` is true. Implement it to add a loader of your own.
+ *
+ * @see {@link workerLoader}, {@link inProcessLoader}, {@link wasmLoader}
+ */
+export interface Loader {
+  /** A short name for events and status (`'worker'`, `'in-process'`, `'wasm'`). */
+  readonly name: string
+  /** Whether this loader handles that source (for example by `source.kind`). */
+  canLoad(source: PluginSource): boolean
+  /**
+   * Loads a new version beside the running one and validates its export shape; does not call
+   * `setup` yet. Rejects with a `RegistryError` (`LOAD_FAILED`, `INVALID_PLUGIN`, `SETUP_TIMEOUT`,
+   * `WORKER_CRASHED`) and leaves nothing behind.
+   */
+  prepare(source: PluginSource, options: PrepareOptions): Promise<LoadedPlugin>
+  /** Frees what the loader holds itself (a warm spare worker). */
+  close(): Promise<void>
+}

@@ -1,0 +1,97 @@
+// RSS over many reloads. vitest.config.ts caps V8's young generation (--max-semi-space-size),
+// which V8 would otherwise grow with the allocation rate, so RSS growth shows retention. The full soak (2,000 and 10,000 worker reloads) lives in
+// bench/src/suites/registry.mjs; here the worker loader does as many reloads as fit in a
+// time budget, the wasm and in-process loaders do 2,000.
+import { readFile } from 'node:fs/promises'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { inProcessLoader } from './in-process-loader.js'
+import type { Loader } from './loader.js'
+import { createPluginRegistry } from './registry.js'
+import type { PluginRegistry } from './registry-types.js'
+import { counterSource, put, quiet, settledMemory, tempDir, watToWasm } from './test-support.js'
+import { wasmLoader } from './wasm-loader.js'
+import { workerLoader } from './worker-loader.js'
+
+const MB = 1024 * 1024
+
+let dir: string
+let cleanup: () => Promise<void>
+let registry: PluginRegistry | undefined
+beforeEach(async () => {
+  ;({ dir, cleanup } = await tempDir())
+})
+afterEach(async () => {
+  await registry?.close()
+  registry = undefined
+  await cleanup()
+})
+
+/**
+ * Loads, warms up, then reloads until `count` or `budgetMs`. Memory is sampled after full GCs
+ * at the first and last 8 reloads; growth is the change of the minimum RSS (a leak raises the
+ * minimum, a transient such as a spare worker booting does not). `withoutNewSpace` is the same
+ * less V8's young generation, printed beside it.
+ */
+async function soak(loader: Loader, write: (v: number) => Promise<string>, count: number, budgetMs: number, warmup: number) {
+  registry = createPluginRegistry({ loader, logger: quiet, keepPrevious: false })
+  await registry.load(await write(0))
+  const handle = registry.get<{ increment(): number; get(): number }>('counter')
+  let v = 1
+  const step = async () => {
+    await write(v++)
+    await registry!.reload('counter')
+    await handle.call('increment')
+  }
+  for (let i = 0; i < warmup; i++) await step()
+  const first: Array<{ rss: number; newSpace: number }> = []
+  const last: Array<{ rss: number; newSpace: number }> = []
+  for (let i = 0; i < 8; i++) {
+    await step()
+    first.push(await settledMemory())
+  }
+  const started = performance.now()
+  let done = 16
+  while (done < count && performance.now() - started < budgetMs) {
+    await step()
+    done++
+  }
+  for (let i = 0; i < 8; i++) {
+    await step()
+    last.push(await settledMemory())
+  }
+  expect(await handle.call('get')).toBe(warmup + done)
+  const min = (xs: Array<{ rss: number; newSpace: number }>, f: (x: { rss: number; newSpace: number }) => number) => Math.min(...xs.map(f))
+  return {
+    done,
+    growth: min(last, (x) => x.rss) - min(first, (x) => x.rss),
+    withoutNewSpace: min(last, (x) => x.rss - x.newSpace) - min(first, (x) => x.rss - x.newSpace),
+  }
+}
+
+describe('memory over reloads', () => {
+  it('worker loader: RSS grows less than 10 MB over the reloads that fit in 8 s', async () => {
+    const { done, growth, withoutNewSpace } = await soak(workerLoader(), (v) => put(dir, 'counter.mjs', counterSource('esm', `1.0.${v}`)), 2000, 8_000, 20)
+    console.log(`worker loader: ${done} reloads, RSS growth ${(growth / MB).toFixed(2)} MB (less new space ${(withoutNewSpace / MB).toFixed(2)} MB)`)
+    expect(done).toBeGreaterThanOrEqual(30)
+    expect(growth).toBeLessThan(10 * MB)
+  }, 60_000)
+
+  it('wasm loader: 2,000 reloads grow RSS by less than 10 MB', async () => {
+    const bytes = await watToWasm(await readFile(new URL('./fixtures/wasm/counter.wat', import.meta.url), 'utf8'))
+    const write = async (v: number) => {
+      await put(dir, 'counter.plugin.json', JSON.stringify({ name: 'counter', version: `1.0.${v}` }))
+      return put(dir, 'counter.wasm', bytes)
+    }
+    const { done, growth, withoutNewSpace } = await soak(wasmLoader(), write, 2000, 30_000, 100)
+    console.log(`wasm loader: ${done} reloads, RSS growth ${(growth / MB).toFixed(2)} MB (less new space ${(withoutNewSpace / MB).toFixed(2)} MB)`)
+    expect(done).toBe(2000)
+    expect(growth).toBeLessThan(10 * MB)
+  }, 60_000)
+
+  it('in-process loader (CJS): 2,000 reloads grow RSS by less than 10 MB', async () => {
+    const { done, growth, withoutNewSpace } = await soak(inProcessLoader(), (v) => put(dir, 'counter.cjs', counterSource('cjs', `1.0.${v}`)), 2000, 30_000, 500)
+    console.log(`in-process loader: ${done} reloads, RSS growth ${(growth / MB).toFixed(2)} MB (less new space ${(withoutNewSpace / MB).toFixed(2)} MB)`)
+    expect(done).toBe(2000)
+    expect(growth).toBeLessThan(10 * MB)
+  }, 60_000)
+})

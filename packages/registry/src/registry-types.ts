@@ -1,0 +1,91 @@
+import type { Observable } from 'rxjs'
+import type { RegistryError } from './errors.js'
+import type { RegistryEvent } from './events.js'
+import type { PluginHandle, UnknownApi } from './handle.js'
+import type { LifecycleState } from './lifecycle.js'
+import type { Loader } from './loader.js'
+import type { RegistryStateStore } from './state-store.js'
+
+/** Where the registry writes its own and its plugins' log lines (besides `events$`). */
+export interface RegistryLogger {
+  /** Debug lines. */
+  debug(message: string): void
+  /** Info lines. */
+  info(message: string): void
+  /** Warnings (for example: an ESM plugin in-process cannot be freed). */
+  warn(message: string): void
+  /** Errors. */
+  error(message: string): void
+}
+
+/** Options of {@link createPluginRegistry}. */
+export interface RegistryOptions {
+  /** Where versions live: one loader or several (the first whose `canLoad` fits). Default `[workerLoader(), wasmLoader()]`. The registry closes them on `close()`. */
+  readonly loader?: Loader | readonly Loader[] | undefined
+  /** Where state snapshots go. Default: the latest per plugin, in memory. */
+  readonly stateStore?: RegistryStateStore | undefined
+  /** How long a reload waits for calls in flight on the old version before cancelling them. Default 5000. */
+  readonly drainTimeoutMs?: number | undefined
+  /** Limit for importing a version, `setup()`, `saveState()` and `dispose()`. Default 10000. */
+  readonly setupTimeoutMs?: number | undefined
+  /** When set, a call running longer rejects with `CALL_TIMEOUT` (the worker loader terminates that worker). */
+  readonly callTimeoutMs?: number | undefined
+  /** Keep the previous version loaded after a reload so that `rollback()` is instant. Default `true`. */
+  readonly keepPrevious?: boolean | undefined
+  /** Where log lines go besides `events$`. Default `console`. */
+  readonly logger?: RegistryLogger | undefined
+}
+
+/** A plugin as the registry sees it now. */
+export interface PluginStatus {
+  /** The plugin id (its `name`). */
+  readonly id: string
+  /** The version serving calls (or the last one, when it crashed). */
+  readonly version: string
+  /** The lifecycle state. */
+  readonly state: LifecycleState
+  /** The plugin's file or directory. */
+  readonly path: string
+  /** The content hash of the serving version. */
+  readonly hash: string
+  /** The loader of the serving version. */
+  readonly loader: string
+  /** When the serving version started serving (ms since the epoch). */
+  readonly loadedAt: number
+  /** Successful reloads so far. */
+  readonly reloadCount: number
+  /** Failed reloads so far. */
+  readonly failedReloads: number
+  /** The last error, if any. */
+  readonly lastError: RegistryError | undefined
+  /** Calls running now on the serving version. */
+  readonly inFlight: number
+  /** The kept previous version, if any (`rollback()` goes there). */
+  readonly previousVersion: string | undefined
+  /** Whether the serving version is alive (`false` after a worker crash until a reload). */
+  readonly alive: boolean
+}
+
+/** The registry: loads, reloads, rolls back and unloads plugins, and hands out stable handles. */
+export interface PluginRegistry {
+  /** Loads a plugin file or directory; resolves with its status once it serves. */
+  load(path: string): Promise<PluginStatus>
+  /** Reloads a plugin (by id or path) through the reload protocol; loads an unknown path. */
+  reload(idOrPath: string): Promise<PluginStatus>
+  /** Drains, saves the state of, disposes and forgets a plugin. */
+  unload(idOrPath: string): Promise<void>
+  /** Switches back to the kept previous version and its state at once. */
+  rollback(id: string): Promise<PluginStatus>
+  /** A stable handle on a loaded plugin. */
+  get<Api extends object = UnknownApi>(id: string): PluginHandle<Api>
+  /** Whether a plugin with that id is loaded. */
+  has(id: string): boolean
+  /** The status of every plugin. */
+  list(): PluginStatus[]
+  /** The status of one plugin. */
+  status(id: string): PluginStatus
+  /** Typed events: loading, loaded, reloading, reloaded, failed, rolledBack, unloaded, log. */
+  readonly events$: Observable<RegistryEvent>
+  /** Unloads everything, closes the loaders and completes `events$`. */
+  close(): Promise<void>
+}

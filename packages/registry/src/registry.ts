@@ -1,0 +1,564 @@
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { Subject } from 'rxjs'
+import type { Observable } from 'rxjs'
+import { major } from 'semver'
+import { RegistryError } from './errors.js'
+import type { FailurePhase, RegistryEvent } from './events.js'
+import { createHandle } from './handle.js'
+import type { PluginHandle, UnknownApi } from './handle.js'
+import { toJson } from './json.js'
+import { Lifecycle } from './lifecycle.js'
+import type { LoadedPlugin, Loader, LoaderLogEntry, PrepareOptions, SetupInit } from './loader.js'
+import { validatePluginIdentity } from './plugin.js'
+import { readPluginSource } from './plugin-source.js'
+import type { PluginSource } from './plugin-source.js'
+import { memoryStateStore } from './state-store.js'
+import type { PluginStateSnapshot, RegistryStateStore } from './state-store.js'
+import type { PluginRegistry, PluginStatus, RegistryLogger, RegistryOptions } from './registry-types.js'
+import { wasmLoader } from './wasm-loader.js'
+import { workerLoader } from './worker-loader.js'
+
+/**
+ * Creates a plugin registry.
+ *
+ * A reload runs the protocol *prepare → gate → drain → move state → switch → dispose*:
+ * the new version is loaded beside the old one and validated; new calls then wait at the
+ * gate; calls in flight on the old version finish (up to `drainTimeoutMs`, then
+ * `DrainTimeoutError`); the old version's `saveState()` goes to the store and into the new
+ * version's `setup(ctx.state)` (through `migrateState` when the major version differs);
+ * then the handle points at the new version and the gate opens. If anything fails before
+ * the switch, the old version keeps serving, the new one is disposed, the plugin is
+ * `Failed` and the error is a `failed` event and the rejection of `reload()`.
+ *
+ * Operations on one plugin run one at a time, in call order; different plugins run in
+ * parallel. `reload()` resolves once the new version serves; the old one is disposed after.
+ *
+ * @param options - Loaders, state store, timeouts, `keepPrevious`, logger.
+ * @returns A {@link PluginRegistry}.
+ * @throws never; operations reject with {@link RegistryError}.
+ * @example
+ * ```ts
+ * const registry = createPluginRegistry({ drainTimeoutMs: 2000 })
+ * await registry.load('./plugins/greeter.mjs')
+ * const greeter = registry.get<{ greet(who: string): string }>('greeter')
+ * console.log(await greeter.api.greet('bob'))
+ * await registry.close()
+ * ```
+ */
+export function createPluginRegistry(options: RegistryOptions = {}): PluginRegistry {
+  return new Registry(options)
+}
+
+interface Gate {
+  readonly promise: Promise<void>
+  readonly open: () => void
+}
+
+interface Kept {
+  readonly plugin: LoadedPlugin
+  readonly snapshot: PluginStateSnapshot | undefined
+  readonly hash: string
+  readonly loader: string
+}
+
+interface Entry {
+  readonly id: string
+  readonly life: Lifecycle
+  path: string
+  hash: string
+  loader: string
+  active: LoadedPlugin
+  previous: Kept | undefined
+  gate: Gate | undefined
+  gone: RegistryError | undefined
+  loadedAt: number
+  reloadCount: number
+  failedReloads: number
+  lastError: RegistryError | undefined
+  ops: Promise<unknown>
+}
+
+interface OpResult<T> {
+  readonly value: T
+  readonly after?: Promise<void> | undefined
+}
+
+class Registry implements PluginRegistry {
+  readonly events$: Observable<RegistryEvent>
+  readonly #events = new Subject<RegistryEvent>()
+  readonly #loaders: readonly Loader[]
+  readonly #store: RegistryStateStore
+  readonly #drainTimeoutMs: number
+  readonly #setupTimeoutMs: number
+  readonly #callTimeoutMs: number | undefined
+  readonly #keepPrevious: boolean
+  readonly #logger: RegistryLogger
+  readonly #entries = new Map<string, Entry>()
+  readonly #byPath = new Map<string, Entry>()
+  readonly #pending = new Set<string>()
+  readonly #handles = new Map<string, PluginHandle<object>>()
+  #closed: RegistryError | undefined
+
+  constructor(options: RegistryOptions) {
+    const loader = options.loader ?? [workerLoader(), wasmLoader()]
+    this.#loaders = Array.isArray(loader) ? [...(loader as readonly Loader[])] : [loader as Loader]
+    this.#store = options.stateStore ?? memoryStateStore()
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? 5000
+    this.#setupTimeoutMs = options.setupTimeoutMs ?? 10_000
+    this.#callTimeoutMs = options.callTimeoutMs
+    this.#keepPrevious = options.keepPrevious ?? true
+    this.#logger = options.logger ?? console
+    this.events$ = this.#events.asObservable()
+  }
+
+  async load(path: string): Promise<PluginStatus> {
+    this.#assertOpen()
+    const abs = resolve(path)
+    if (this.#byPath.has(abs) || this.#pending.has(abs)) {
+      throw new RegistryError('ALREADY_LOADED', `${abs} is already loaded; use reload()`, { pluginId: this.#byPath.get(abs)?.id })
+    }
+    this.#pending.add(abs)
+    const started = performance.now()
+    const life = new Lifecycle(abs)
+    life.to('Loading')
+    this.#emit({ type: 'loading', path: abs, at: Date.now() })
+    let plugin: LoadedPlugin | undefined
+    let reserved: string | undefined
+    try {
+      const source = await readPluginSource(abs)
+      plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(undefined))
+      validatePluginIdentity(plugin.name, plugin.version, abs)
+      if (this.#entries.has(plugin.name) || this.#pending.has(`id:${plugin.name}`)) {
+        throw new RegistryError('ALREADY_LOADED', `plugin "${plugin.name}" (${abs}) is already loaded from ${this.#entries.get(plugin.name)?.path ?? 'another path'}`, {
+          pluginId: plugin.name,
+        })
+      }
+      reserved = `id:${plugin.name}`
+      this.#pending.add(reserved)
+      await plugin.setup(await this.#initFromStore(plugin, undefined), this.#setupTimeoutMs)
+      this.#assertOpen()
+      life.to('Loaded')
+      const entry: Entry = {
+        id: plugin.name,
+        life,
+        path: abs,
+        hash: source.hash,
+        loader: this.#loaderFor(source).name,
+        active: plugin,
+        previous: undefined,
+        gate: undefined,
+        gone: undefined,
+        loadedAt: Date.now(),
+        reloadCount: 0,
+        failedReloads: 0,
+        lastError: undefined,
+        ops: Promise.resolve(),
+      }
+      this.#watchExit(entry, plugin)
+      this.#entries.set(entry.id, entry)
+      this.#byPath.set(abs, entry)
+      life.to('Running')
+      this.#emit({
+        type: 'loaded',
+        id: entry.id,
+        version: plugin.version,
+        path: abs,
+        hash: source.hash,
+        loader: entry.loader,
+        durationMs: performance.now() - started,
+        at: Date.now(),
+      })
+      return this.#status(entry)
+    } catch (cause) {
+      const error = asRegistryError(cause, 'LOAD_FAILED', `loading ${abs} failed`)
+      if (plugin !== undefined) await plugin.dispose(this.#disposeTimeout())
+      life.to('Failed')
+      this.#emit({ type: 'failed', id: plugin?.name, path: abs, phase: 'prepare', error, serving: undefined, at: Date.now() })
+      throw error
+    } finally {
+      this.#pending.delete(abs)
+      if (reserved !== undefined) this.#pending.delete(reserved)
+    }
+  }
+
+  async reload(idOrPath: string): Promise<PluginStatus> {
+    this.#assertOpen()
+    const entry = this.#find(idOrPath)
+    if (entry === undefined) {
+      const exists = await stat(resolve(idOrPath)).then(
+        () => true,
+        () => false,
+      )
+      if (!exists) throw notFound(idOrPath)
+      return this.load(idOrPath)
+    }
+    return this.#serial(entry, () => this.#reload(entry))
+  }
+
+  unload(idOrPath: string): Promise<void> {
+    this.#assertOpen()
+    const entry = this.#find(idOrPath)
+    if (entry === undefined) return Promise.reject(notFound(idOrPath))
+    return this.#serial(entry, async () => ({ value: await this.#unload(entry, notFound(entry.id)) }))
+  }
+
+  rollback(id: string): Promise<PluginStatus> {
+    this.#assertOpen()
+    const entry = this.#find(id)
+    if (entry === undefined) return Promise.reject(notFound(id))
+    return this.#serial(entry, () => this.#rollback(entry))
+  }
+
+  get<Api extends object = UnknownApi>(id: string): PluginHandle<Api> {
+    this.#assertOpen()
+    if (!this.#entries.has(id)) throw notFound(id)
+    let handle = this.#handles.get(id)
+    if (handle === undefined) {
+      handle = createHandle<object>(id, (method, args) => this.#call(id, method, args))
+      this.#handles.set(id, handle)
+    }
+    return handle as PluginHandle<Api>
+  }
+
+  has(id: string): boolean {
+    return this.#entries.has(id)
+  }
+
+  list(): PluginStatus[] {
+    return [...this.#entries.values()].map((entry) => this.#status(entry))
+  }
+
+  status(id: string): PluginStatus {
+    const entry = this.#find(id)
+    if (entry === undefined) throw notFound(id)
+    return this.#status(entry)
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed !== undefined) return
+    this.#closed = new RegistryError('CLOSED', 'the plugin registry is closed')
+    const closed = this.#closed
+    await Promise.all(
+      [...this.#entries.values()].map((entry) =>
+        this.#serial(entry, async () => ({ value: await this.#unload(entry, closed) })).catch((error: unknown) => {
+          this.#log({ level: 'error', message: `closing ${entry.id}: ${(error as Error).message}` }, entry.id)
+        }),
+      ),
+    )
+    await Promise.all(this.#loaders.map((loader) => loader.close()))
+    this.#events.complete()
+  }
+
+  // --- calls ---------------------------------------------------------------------------
+
+  #call(id: string, method: string, args: unknown[]): Promise<unknown> {
+    const entry = this.#entries.get(id)
+    if (entry === undefined) return Promise.reject(this.#closed ?? notFound(id))
+    if (entry.gate !== undefined) return entry.gate.promise.then(() => this.#call(id, method, args))
+    if (entry.gone !== undefined) return Promise.reject(entry.gone)
+    return entry.active.call(method, args)
+  }
+
+  // --- operations ----------------------------------------------------------------------
+
+  async #reload(entry: Entry): Promise<OpResult<PluginStatus>> {
+    this.#assertOpen()
+    const old = entry.active
+    entry.life.to('Reloading')
+    this.#emit({ type: 'reloading', id: entry.id, from: old.version, path: entry.path, at: Date.now() })
+    const t0 = performance.now()
+    let next: LoadedPlugin | undefined
+    let phase: FailurePhase = 'prepare'
+    let snapshot: PluginStateSnapshot | undefined
+    let source: PluginSource
+    let loader: Loader
+    let t1: number, t2: number, t3: number, cancelled: number
+    try {
+      source = await readPluginSource(entry.path)
+      loader = this.#loaderFor(source)
+      next = await loader.prepare(source, this.#prepareOptions(entry.id))
+      validatePluginIdentity(next.name, next.version, entry.path)
+      if (next.name !== entry.id) {
+        throw new RegistryError(
+          'INVALID_PLUGIN',
+          `${entry.path}: the name changed from "${entry.id}" to "${next.name}"; a plugin's name is its id (unload it and load the new one instead)`,
+          { pluginId: entry.id },
+        )
+      }
+      const liveState = old.alive && old.hasSaveState
+      if (!liveState) {
+        const init: SetupInit = old.alive ? { hasState: false, previousVersion: old.version } : await this.#initFromStore(next, old.version)
+        await next.setup(init, this.#setupTimeoutMs)
+      }
+      t1 = performance.now()
+      phase = 'drain'
+      const gate = this.#closeGate(entry)
+      try {
+        cancelled = old.alive ? await old.drain(this.#drainTimeoutMs) : 0
+        t2 = performance.now()
+        phase = 'state'
+        if (liveState) {
+          snapshot = await this.#saveState(entry, old, 'reload')
+          await next.setup(
+            snapshot === undefined ? { hasState: false, previousVersion: old.version } : this.#initFor(snapshot, next, false),
+            this.#setupTimeoutMs,
+          )
+        }
+        t3 = performance.now()
+        phase = 'switch'
+        this.#assertOpen()
+        entry.active = next
+      } finally {
+        entry.gate = undefined
+        gate.open()
+      }
+    } catch (cause) {
+      const error = asRegistryError(cause, 'LOAD_FAILED', `reloading ${entry.id} from ${entry.path} failed`)
+      if (next !== undefined) await next.dispose(this.#disposeTimeout())
+      entry.failedReloads++
+      entry.lastError = error
+      entry.life.to('Failed')
+      this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase, error, serving: old.alive ? old.version : undefined, at: Date.now() })
+      throw error
+    }
+    const t4 = performance.now()
+    this.#watchExit(entry, next)
+    const kept = entry.previous
+    entry.previous = undefined
+    if (this.#keepPrevious && old.alive) entry.previous = { plugin: old, snapshot, hash: entry.hash, loader: entry.loader }
+    entry.hash = source.hash
+    entry.loader = loader.name
+    entry.loadedAt = Date.now()
+    entry.reloadCount++
+    entry.life.to('Running')
+    this.#emit({
+      type: 'reloaded',
+      id: entry.id,
+      from: old.version,
+      to: next.version,
+      hash: source.hash,
+      loader: loader.name,
+      phases: { prepareMs: t1 - t0, drainMs: t2 - t1, stateMs: t3 - t2, switchMs: t4 - t3 },
+      cancelledCalls: cancelled,
+      at: Date.now(),
+    })
+    const toDispose = [kept?.plugin, entry.previous === undefined ? old : undefined].filter((p): p is LoadedPlugin => p !== undefined)
+    return { value: this.#status(entry), after: this.#disposeAll(entry, toDispose) }
+  }
+
+  async #rollback(entry: Entry): Promise<OpResult<PluginStatus>> {
+    const kept = entry.previous
+    if (kept === undefined || !kept.plugin.alive) {
+      throw new RegistryError('NO_PREVIOUS', `plugin "${entry.id}" has no previous version to roll back to (keepPrevious: ${this.#keepPrevious})`, {
+        pluginId: entry.id,
+      })
+    }
+    const current = entry.active
+    entry.life.to('Reloading')
+    const gate = this.#closeGate(entry)
+    try {
+      if (current.alive) await current.drain(this.#drainTimeoutMs)
+      entry.active = kept.plugin
+      entry.previous = undefined
+      entry.hash = kept.hash
+      entry.loader = kept.loader
+      entry.loadedAt = Date.now()
+      this.#watchExit(entry, kept.plugin)
+    } finally {
+      entry.gate = undefined
+      gate.open()
+    }
+    entry.life.to('Running')
+    if (kept.snapshot !== undefined) {
+      await this.#store
+        .save({ ...kept.snapshot, timestamp: Date.now(), metadata: { ...kept.snapshot.metadata, reason: 'rollback' } })
+        .catch((error: unknown) => this.#log({ level: 'warn', message: `saving the rollback snapshot of ${entry.id}: ${(error as Error).message}` }, entry.id))
+    }
+    this.#emit({ type: 'rolledBack', id: entry.id, from: current.version, to: kept.plugin.version, at: Date.now() })
+    return { value: this.#status(entry), after: this.#disposeAll(entry, [current]) }
+  }
+
+  async #unload(entry: Entry, reason: RegistryError): Promise<void> {
+    entry.life.to('Unloading')
+    entry.gone = reason
+    const plugin = entry.active
+    if (plugin.alive) {
+      await plugin.drain(this.#drainTimeoutMs)
+      await this.#saveState(entry, plugin, 'unload').catch((cause: unknown) => {
+        const error = asRegistryError(cause, 'SAVE_STATE_FAILED', `saving the state of ${entry.id} on unload failed`)
+        this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase: 'unload', error, serving: undefined, at: Date.now() })
+      })
+    }
+    await this.#disposeAll(entry, [plugin, entry.previous?.plugin].filter((p): p is LoadedPlugin => p !== undefined))
+    entry.previous = undefined
+    entry.life.to('Unloaded')
+    this.#entries.delete(entry.id)
+    this.#byPath.delete(entry.path)
+    this.#emit({ type: 'unloaded', id: entry.id, version: plugin.version, at: Date.now() })
+  }
+
+  // --- helpers -------------------------------------------------------------------------
+
+  #serial<T>(entry: Entry, op: () => Promise<OpResult<T>>): Promise<T> {
+    const run = entry.ops.then(op)
+    entry.ops = run.then(
+      (result) => result.after,
+      () => undefined,
+    )
+    return run.then((result) => result.value)
+  }
+
+  #closeGate(entry: Entry): Gate {
+    let open!: () => void
+    const promise = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const gate = { promise, open }
+    entry.gate = gate
+    return gate
+  }
+
+  async #saveState(entry: Entry, plugin: LoadedPlugin, reason: string): Promise<PluginStateSnapshot | undefined> {
+    if (!plugin.hasSaveState) return undefined
+    const raw = await plugin.saveState(this.#setupTimeoutMs)
+    if (raw === undefined) return undefined
+    let data
+    try {
+      data = toJson(raw)
+    } catch (error) {
+      throw new RegistryError('SAVE_STATE_FAILED', `saveState() of ${entry.id}@${plugin.version} returned something that is not JSON: ${(error as Error).message}`, {
+        cause: error,
+        pluginId: entry.id,
+      })
+    }
+    const snapshot: PluginStateSnapshot = {
+      pluginId: entry.id,
+      pluginVersion: plugin.version,
+      schemaVersion: 1,
+      timestamp: Date.now(),
+      data,
+      metadata: { reason, loader: entry.loader, hash: entry.hash },
+    }
+    try {
+      await this.#store.save(snapshot)
+    } catch (error) {
+      throw new RegistryError('SAVE_STATE_FAILED', `the state store refused the snapshot of ${entry.id}@${plugin.version}: ${(error as Error).message}`, {
+        cause: error,
+        pluginId: entry.id,
+      })
+    }
+    return snapshot
+  }
+
+  async #initFromStore(next: LoadedPlugin, previousVersion: string | undefined): Promise<SetupInit> {
+    let snapshot: PluginStateSnapshot | undefined
+    try {
+      snapshot = await this.#store.latest(next.name)
+    } catch (error) {
+      this.#log({ level: 'warn', message: `reading the saved state of ${next.name} failed, starting without it: ${(error as Error).message}` }, next.name)
+    }
+    if (snapshot === undefined) return { hasState: false, previousVersion }
+    return this.#initFor(snapshot, next, true)
+  }
+
+  #initFor(snapshot: PluginStateSnapshot, next: LoadedPlugin, lenient: boolean): SetupInit {
+    const from = snapshot.pluginVersion
+    let sameMajor: boolean
+    try {
+      sameMajor = major(from) === major(next.version)
+    } catch {
+      sameMajor = false
+    }
+    if (sameMajor) return { hasState: true, state: snapshot.data, previousVersion: from }
+    if (next.hasMigrateState) return { hasState: true, state: snapshot.data, previousVersion: from, migrateFrom: from }
+    const message = `${next.name}@${next.version} cannot take the state of ${from}: the major version changed and it has no migrateState(data, fromVersion)`
+    if (!lenient) throw new RegistryError('STATE_REJECTED', message, { pluginId: next.name })
+    this.#log({ level: 'warn', message: `${message}; starting without the saved state` }, next.name)
+    return { hasState: false, previousVersion: from }
+  }
+
+  #watchExit(entry: Entry, plugin: LoadedPlugin): void {
+    plugin.onExit((error) => {
+      if (entry.previous?.plugin === plugin) entry.previous = undefined
+      if (entry.active !== plugin) return
+      entry.lastError = error
+      if (entry.life.state === 'Running') entry.life.to('Failed')
+      this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase: 'runtime', error, serving: undefined, at: Date.now() })
+    })
+  }
+
+  async #disposeAll(entry: Entry, plugins: readonly LoadedPlugin[]): Promise<void> {
+    await Promise.all(
+      plugins.map((plugin) =>
+        plugin.dispose(this.#disposeTimeout()).catch((error: unknown) => {
+          this.#log({ level: 'warn', message: `disposing ${entry.id}@${plugin.version}: ${(error as Error).message}` }, entry.id)
+        }),
+      ),
+    )
+  }
+
+  #disposeTimeout(): number {
+    return this.#setupTimeoutMs
+  }
+
+  #loaderFor(source: PluginSource): Loader {
+    const loader = this.#loaders.find((l) => l.canLoad(source))
+    if (loader === undefined) {
+      throw new RegistryError('UNSUPPORTED', `no loader of this registry (${this.#loaders.map((l) => l.name).join(', ')}) can load ${source.path} (${source.kind})`)
+    }
+    return loader
+  }
+
+  #prepareOptions(id: string | undefined): PrepareOptions {
+    return {
+      loadTimeoutMs: this.#setupTimeoutMs,
+      callTimeoutMs: this.#callTimeoutMs,
+      log: (entry) => this.#log(entry, id),
+    }
+  }
+
+  #log(entry: LoaderLogEntry, id: string | undefined): void {
+    this.#logger[entry.level](entry.message)
+    this.#emit({ type: 'log', id, level: entry.level, message: entry.message, at: Date.now() })
+  }
+
+  #emit(event: RegistryEvent): void {
+    this.#events.next(event)
+  }
+
+  #find(idOrPath: string): Entry | undefined {
+    return this.#entries.get(idOrPath) ?? this.#byPath.get(resolve(idOrPath))
+  }
+
+  #assertOpen(): void {
+    if (this.#closed !== undefined) throw this.#closed
+  }
+
+  #status(entry: Entry): PluginStatus {
+    return {
+      id: entry.id,
+      version: entry.active.version,
+      state: entry.life.state,
+      path: entry.path,
+      hash: entry.hash,
+      loader: entry.loader,
+      loadedAt: entry.loadedAt,
+      reloadCount: entry.reloadCount,
+      failedReloads: entry.failedReloads,
+      lastError: entry.lastError,
+      inFlight: entry.active.inFlight,
+      previousVersion: entry.previous?.plugin.version,
+      alive: entry.active.alive,
+    }
+  }
+}
+
+function notFound(idOrPath: string): RegistryError {
+  return new RegistryError('NOT_FOUND', `no plugin "${idOrPath}" is loaded (by id or path)`, { pluginId: idOrPath })
+}
+
+function asRegistryError(cause: unknown, code: 'LOAD_FAILED' | 'SAVE_STATE_FAILED', message: string): RegistryError {
+  if (cause instanceof RegistryError) return cause
+  return new RegistryError(code, `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+}

@@ -1,0 +1,105 @@
+// Helpers for this package's tests (not exported from the package).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runInNewContext } from 'node:vm'
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
+import { filter, firstValueFrom, timeout } from 'rxjs'
+import type { Observable } from 'rxjs'
+import type { RegistryEvent } from './events.js'
+import type { RegistryLogger } from './registry-types.js'
+
+/** A logger that drops everything (events$ still carries log events). */
+export const quiet: RegistryLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }
+
+/** A fresh temp directory and its remover. */
+export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'hotswap-registry-'))
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) }
+}
+
+/** Resolves with the first event matching `predicate`, or rejects after `ms`. */
+export function nextEvent<T extends RegistryEvent['type']>(
+  events$: Observable<RegistryEvent>,
+  type: T,
+  ms = 5000,
+): Promise<Extract<RegistryEvent, { type: T }>> {
+  return firstValueFrom(
+    events$.pipe(
+      filter((e): e is Extract<RegistryEvent, { type: T }> => e.type === type),
+      timeout(ms),
+    ),
+  )
+}
+
+export type Format = 'esm' | 'cjs'
+
+/** Source of a plugin module whose default export is the object literal `body`. */
+export function moduleSource(format: Format, prelude: string, body: string): string {
+  return format === 'esm' ? `${prelude}\nexport default {${body}}\n` : `${prelude}\nmodule.exports = {${body}}\n`
+}
+
+/** A counter plugin: state `{ count }`; setup yields a tick before it is ready. */
+export function counterSource(format: Format, version: string, extra = ''): string {
+  return moduleSource(
+    format,
+    `let count = 0\nlet ready = false`,
+    `
+  name: 'counter',
+  version: '${version}',
+  async setup(ctx) {
+    count = ctx.state?.count ?? 0
+    await new Promise((r) => setImmediate(r))
+    ready = true
+    return {
+      async increment() { if (!ready) throw new Error('half-initialised'); const n = ++count; await new Promise((r) => setImmediate(r)); return n },
+      get() { return count },
+      version() { return '${version}' },
+      slow(ms) { return new Promise((r) => setTimeout(() => r('${version}'), ms)) },
+      fail(message) { const e = new TypeError(message); e.code = 'E_PLUGIN'; throw e },
+      previous() { return ctx.previousVersion ?? null },
+    }
+  },
+  saveState() { return { count } },
+  ${extra}`,
+  )
+}
+
+/** Writes `text` to `dir/name` and returns the path. */
+export async function put(dir: string, name: string, text: string | Uint8Array): Promise<string> {
+  const path = join(dir, name)
+  await writeFile(path, text)
+  return path
+}
+
+/** A full garbage collection (flag set at run time). */
+export function gc(): void {
+  setFlagsFromString('--expose-gc')
+  ;(runInNewContext('gc') as () => void)()
+}
+
+/**
+ * RSS after two full GCs, and the part of it that is V8's young generation (new space).
+ * V8 grows new space with the allocation rate, up to a fixed cap (`--max-semi-space-size`),
+ * whatever the program does; a leak shows in the rest.
+ */
+export async function settledMemory(): Promise<{ rss: number; newSpace: number }> {
+  gc()
+  await new Promise((r) => setImmediate(r))
+  gc()
+  const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0
+  return { rss: process.memoryUsage().rss, newSpace }
+}
+
+/** Compiles WAT text to wasm bytes with the wabt package. */
+export async function watToWasm(text: string, name = 'module.wat'): Promise<Uint8Array> {
+  const { default: initWabt } = await import('wabt')
+  const wabt = await initWabt()
+  const module = wabt.parseWat(name, text)
+  try {
+    module.validate()
+    return Uint8Array.from(module.toBinary({}).buffer)
+  } finally {
+    module.destroy()
+  }
+}
