@@ -12,13 +12,7 @@ import { readResults, updateRegions } from '../scripts/bench-tables.mjs'
 
 // Type errors in the guides that are bugs of a package, not of the guide, reported to its
 // owner. Each entry must still occur (the test fails once it is fixed, so it is removed here).
-const KNOWN_TYPE_PROBLEMS: readonly RegExp[] = [
-  // @hotswap/registry: RegistryStateStore.save returns Promise<void>, but @hotswap/state-store's
-  // StateStore.save resolves to the stored snapshot, so `stateStore: store` does not type-check
-  // although it works. Fix: `save(snapshot: PluginStateSnapshot): Promise<unknown>` in
-  // packages/registry/src/state-store.ts.
-  /state-and-migrations\.md:\d+: TS2322 Type 'StateStore' is not assignable to type 'RegistryStateStore'/,
-]
+const KNOWN_TYPE_PROBLEMS: readonly RegExp[] = []
 
 const guides = (await readdir(DOCS_DIR)).filter((f) => f.endsWith('.md')).sort()
 const blocksByGuide = new Map<string, Block[]>()

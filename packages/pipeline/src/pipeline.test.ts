@@ -199,6 +199,30 @@ describe('createReloadPipeline', () => {
     expect(await again.registry.get<CounterApi>('counter').call('get')).toEqual({ version: '1.0.0', count: 5 })
   })
 
+  it('keeps a renamed plugin serving with its state: no unload/load flap, and edits to the new name reload it', async () => {
+    const file = join(dirs.plugins, 'counter.mjs')
+    await writeFile(file, counterPlugin('counter', '1.0.0'))
+    const p = start()
+    await p.ready
+    const counter = p.registry.get<CounterApi>('counter')
+    await counter.call('inc')
+    await counter.call('inc')
+    const log = collect(p.events$)
+    const renamedTo = join(dirs.plugins, 'counter-renamed.mjs')
+    const renamed = nextEvent(p.events$, (e) => e.type === 'renamed')
+    await rename(file, renamedTo)
+    expect(await renamed).toMatchObject({ id: 'counter', from: file, to: renamedTo })
+    await new Promise((r) => setTimeout(r, 300))
+    expect(log.events.filter(isReload)).toEqual([])
+    expect(p.registry.status('counter').path).toBe(renamedTo)
+    expect(await counter.call('get')).toEqual({ version: '1.0.0', count: 2 })
+    const reloaded = nextEvent(p.events$, (e) => isReload(e) && e.outcome === 'success')
+    await writeFile(renamedTo, counterPlugin('counter', '1.0.1'))
+    expect(await reloaded).toMatchObject({ root: renamedTo, action: 'reload', to: '1.0.1' })
+    expect(await counter.call('get')).toEqual({ version: '1.0.1', count: 2 })
+    log.stop()
+  })
+
   it('rejects bad options with typed errors', () => {
     expect(() => createReloadPipeline({ dirs: [] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
     expect(() => createReloadPipeline({ dirs: ['x'], concurrency: 0 })).toThrow(/concurrency/)

@@ -425,6 +425,11 @@ class Pipeline implements ReloadPipeline {
           this.#reportError(asError(error))
           return
         }
+        // Renamed away while we hashed: this change belongs to a path the plugin left.
+        if (this.#idOf(root) !== id) {
+          this.#skip(root, id, 'not-a-plugin', change)
+          return
+        }
         const live = this.#liveHash.get(root)
         if (id !== undefined && hashAfter === live && change.force !== true && this.registry.status(id).alive) {
           this.#skip(root, id, 'unchanged', change)
@@ -458,6 +463,10 @@ class Pipeline implements ReloadPipeline {
     const hashBefore = this.#liveHash.get(root)
     const from = id !== undefined && this.registry.has(id) ? this.registry.status(id).version : undefined
     let attempts = 0
+    if (id !== undefined && this.#idOf(root) !== id) {
+      this.#skip(root, id, 'not-a-plugin', change) // renamed away meanwhile
+      return
+    }
     const attempt$ = defer(async () => {
       attempts++
       if (action === 'unload') {
@@ -573,9 +582,7 @@ class Pipeline implements ReloadPipeline {
       if (newRoot !== undefined) this.#route({ change: { root: newRoot, kind: 'created', changes: [change], firstAt: now, lastAt: now }, cause: 'change' })
       return
     }
-    const registry = this.registry as PluginRegistry & { relocate?: (id: string, path: string) => Promise<PluginStatus> }
-    if (typeof registry.relocate !== 'function') throw new PipelineError('NOT_FOUND', 'the registry cannot relocate a plugin')
-    await registry.relocate(id, newRoot)
+    await this.registry.relocate(id, newRoot)
     const hash = this.#liveHash.get(oldRoot)
     this.#liveHash.delete(oldRoot)
     if (hash !== undefined) this.#liveHash.set(newRoot, hash)

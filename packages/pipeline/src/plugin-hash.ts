@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { relative } from 'node:path'
 import { ChangeDetector, createFnv1a64 } from '@hotswap/change-detector'
+import { PipelineError } from './errors.js'
 import { listPluginFiles } from './plugin-layout.js'
 
 /**
@@ -14,18 +15,21 @@ export class PluginHasher {
   /** Hashes a root; throws the detector's typed error when a file is still being written. */
   async hash(root: string): Promise<string> {
     const st = await stat(root)
-    const files = st.isDirectory() ? await listPluginFiles(root) : [root, ...(root.endsWith('.wasm') ? [root.slice(0, -'.wasm'.length) + '.plugin.json'] : [])]
-    if (files.length === 1 && files[0] === root) return this.#fileHash(root)
+    const sidecar = root.endsWith('.wasm') ? root.slice(0, -'.wasm'.length) + '.plugin.json' : undefined
+    const files = st.isDirectory() ? await listPluginFiles(root) : [root, ...(sidecar === undefined ? [] : [sidecar])]
+    if (files.length === 1 && files[0] === root) return this.#fileHash(root, true)
     const combined = createFnv1a64()
     for (const file of files) {
-      const hash = await this.#fileHash(file)
+      const hash = await this.#fileHash(file, file !== sidecar)
       combined.update(`${relative(root, file)}\0${hash}\n`)
     }
     return combined.digestHex()
   }
 
-  async #fileHash(file: string): Promise<string> {
+  async #fileHash(file: string, required: boolean): Promise<string> {
     const check = await this.#detector.check(file)
-    return check.hash ?? 'absent'
+    if (check.hash !== undefined) return check.hash
+    if (required) throw new PipelineError('NOT_A_PLUGIN', `${file} went away while it was being hashed (deleted or renamed)`)
+    return 'absent'
   }
 }

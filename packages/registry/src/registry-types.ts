@@ -76,6 +76,11 @@ export interface PluginRegistry {
   unload(idOrPath: string): Promise<void>
   /** Switches back to the kept previous version and its state at once. */
   rollback(id: string): Promise<PluginStatus>
+  /**
+   * Records that a plugin's file or directory moved (a rename): later reloads read the new path.
+   * The serving version is not touched, so a rename never unloads or reloads a plugin.
+   */
+  relocate(id: string, newPath: string): Promise<PluginStatus>
   /** A stable handle on a loaded plugin. */
   get<Api extends object = UnknownApi>(id: string): PluginHandle<Api>
   /** Whether a plugin with that id is loaded. */

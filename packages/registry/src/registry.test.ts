@@ -363,3 +363,32 @@ describe('registry with the worker loader', () => {
     expect((await rejection(registry.load(`${dir}/missing.mjs`))).code).toBe('LOAD_FAILED')
   })
 })
+
+describe('relocate', () => {
+  it('moves a plugin to its renamed file without touching the serving version, and later reloads read the new path', async () => {
+    const { rename } = await import('node:fs/promises')
+    const { join } = await import('node:path')
+    registry = createPluginRegistry({ loader: workerLoader(), logger: quiet })
+    const oldPath = await put(dir, 'counter.mjs', counterSource('esm', '1.0.0'))
+    await registry.load(oldPath)
+    const counter = registry.get<Counter>('counter')
+    await counter.call('increment')
+    const events: RegistryEvent['type'][] = []
+    const sub = registry.events$.subscribe((e) => events.push(e.type))
+    const newPath = join(dir, 'renamed.mjs')
+    await rename(oldPath, newPath)
+    const moved = await registry.relocate('counter', newPath)
+    expect(moved).toMatchObject({ path: newPath, version: '1.0.0', state: 'Running' })
+    expect(events).toEqual([]) // no reload, no unload
+    expect(await counter.call('get')).toBe(1)
+    await put(dir, 'renamed.mjs', counterSource('esm', '1.1.0'))
+    expect(await registry.reload(newPath)).toMatchObject({ version: '1.1.0', path: newPath })
+    expect(await counter.call('get')).toBe(1)
+    sub.unsubscribe()
+
+    const otherPath = await put(dir, 'other.mjs', counterSource('esm', '1.0.0').replace("name: 'counter'", "name: 'other'"))
+    await registry.load(otherPath)
+    expect((await rejection(registry.relocate('counter', otherPath))).code).toBe('ALREADY_LOADED')
+    expect((await rejection(registry.relocate('nope', newPath))).code).toBe('NOT_FOUND')
+  })
+})

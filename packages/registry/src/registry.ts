@@ -210,6 +210,23 @@ class Registry implements PluginRegistry {
     return this.#serial(entry, () => this.#rollback(entry))
   }
 
+  relocate(id: string, newPath: string): Promise<PluginStatus> {
+    this.#assertOpen()
+    const entry = this.#entries.get(id)
+    if (entry === undefined) return Promise.reject(notFound(id))
+    const abs = resolve(newPath)
+    return this.#serial(entry, () => {
+      const holder = this.#byPath.get(abs)
+      if (holder !== undefined && holder !== entry) {
+        throw new RegistryError('ALREADY_LOADED', `cannot move ${entry.id} to ${abs}: plugin "${holder.id}" is loaded from there`, { pluginId: entry.id })
+      }
+      this.#byPath.delete(entry.path)
+      entry.path = abs
+      this.#byPath.set(abs, entry)
+      return Promise.resolve({ value: this.status(entry.id) })
+    })
+  }
+
   get<Api extends object = UnknownApi>(id: string): PluginHandle<Api> {
     this.#assertOpen()
     if (!this.#entries.has(id)) throw notFound(id)

@@ -23,8 +23,8 @@ export interface PluginStateSnapshot {
  * one, the registry keeps the latest snapshot per plugin in memory.
  */
 export interface RegistryStateStore {
-  /** Saves a snapshot as the plugin's latest. */
-  save(snapshot: PluginStateSnapshot): Promise<void>
+  /** Saves a snapshot as the plugin's latest (what it resolves to is ignored). */
+  save(snapshot: PluginStateSnapshot): Promise<unknown>
   /** The plugin's latest snapshot, if any. */
   latest(id: string): Promise<PluginStateSnapshot | undefined>
 }
