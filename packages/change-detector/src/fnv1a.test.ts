@@ -65,7 +65,7 @@ describe('fnv1a32 / fnv1a64', () => {
       }),
       { numRuns: 150 },
     )
-  })
+  }, 60_000)
 
   it('match the reference on random strings, including astral and non-BMP text', () => {
     fc.assert(
@@ -76,7 +76,7 @@ describe('fnv1a32 / fnv1a64', () => {
       }),
       { numRuns: 300 },
     )
-  })
+  }, 60_000)
 
   it('format hashes as hex and parse them back', () => {
     expect(fnv1a64Hex('')).toBe('cbf29ce484222325')
