@@ -1,22 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { mkdir, open, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { context } from 'esbuild'
-import { createReloadPipeline, type PipelineEvent, type ReloadPipeline, type ReloadResult } from './index.js'
-import { atomicWrite, collect, makeDirs, until } from './test-support/harness.js'
+import { atomicWrite, collect, isReload, until, usePipeline } from './test-support/harness.js'
 
-const isReload = (e: PipelineEvent): e is ReloadResult => e.type === 'reload'
-
-let dirs: Awaited<ReturnType<typeof makeDirs>>
-let pipeline: ReloadPipeline | undefined
-beforeEach(async () => {
-  dirs = await makeDirs()
-})
-afterEach(async () => {
-  await pipeline?.close()
-  pipeline = undefined
-  await dirs.cleanup()
-})
+const fixture = usePipeline()
 
 /** A plugin whose `v()` returns its marker; the source is padded so some writes take several chunks. */
 function marked(name: string, marker: number, pad = 0): string {
@@ -26,9 +14,8 @@ function marked(name: string, marker: number, pad = 0): string {
 describe('pipeline under bursts', () => {
   it('100 plugins x 20 writes (chunked and atomic) end on their final content, each loaded once after the burst', async () => {
     const count = 100
-    const files = Array.from({ length: count }, (_, i) => join(dirs.plugins, `p${String(i).padStart(3, '0')}.mjs`))
-    const p = createReloadPipeline({ dirs: [dirs.plugins], debounce: { windowMs: 150, maxWaitMs: 5000 }, reconcileIntervalMs: 0, concurrency: 4 })
-    pipeline = p
+    const files = Array.from({ length: count }, (_, i) => join(fixture.dirs.plugins, `p${String(i).padStart(3, '0')}.mjs`))
+    const p = fixture.start({ debounce: { windowMs: 150, maxWaitMs: 5000 }, concurrency: 4 })
     await p.ready
     const log = collect(p.events$)
     await Promise.all(
@@ -87,18 +74,17 @@ describe('pipeline under bursts', () => {
   }, 120_000)
 
   it('serves every rebuild of esbuild in watch mode, never a partial bundle', async () => {
-    const src = join(dirs.root, 'src')
+    const src = join(fixture.dirs.root, 'src')
     await mkdir(src)
     const entry = join(src, 'plugin.ts')
     const source = (n: number): string =>
       `const marker: number = ${n}\nexport default { name: 'built', version: '1.0.${n}', setup() { return { v: (): number => marker } } }\n`
     await writeFile(entry, source(0))
-    const ctx = await context({ entryPoints: [entry], outfile: join(dirs.plugins, 'built.mjs'), bundle: true, format: 'esm', platform: 'node', logLevel: 'silent' })
+    const ctx = await context({ entryPoints: [entry], outfile: join(fixture.dirs.plugins, 'built.mjs'), bundle: true, format: 'esm', platform: 'node', logLevel: 'silent' })
     await ctx.rebuild()
     await ctx.watch()
     try {
-      const p = createReloadPipeline({ dirs: [dirs.plugins], reconcileIntervalMs: 0 })
-      pipeline = p
+      const p = fixture.start({ debounce: undefined })
       await p.ready
       const log = collect(p.events$)
       for (let n = 1; n <= 20; n++) {

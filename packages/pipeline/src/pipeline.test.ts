@@ -1,31 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { mkdir, rename, unlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createReloadPipeline, Policy, type PipelineEvent, type ReloadPipeline, type ReloadResult } from './index.js'
-import { atomicWrite, collect, counterPlugin, makeDirs, nextEvent, until } from './test-support/harness.js'
+import { createReloadPipeline, Policy, type ReloadPipeline, type ReloadPipelineOptions, type ReloadResult } from './index.js'
+import { atomicWrite, collect, counterPlugin, isReload, nextEvent, until, usePipeline } from './test-support/harness.js'
 
 type CounterApi = { inc(): number; get(): { version: string; count: number } }
-const isReload = (e: PipelineEvent): e is ReloadResult => e.type === 'reload'
+const fixture = usePipeline()
 
-let dirs: Awaited<ReturnType<typeof makeDirs>>
-let pipeline: ReloadPipeline | undefined
-beforeEach(async () => {
-  dirs = await makeDirs()
-})
-afterEach(async () => {
-  await pipeline?.close()
-  pipeline = undefined
-  await dirs.cleanup()
-})
-
-function start(extra: Partial<Parameters<typeof createReloadPipeline>[0]> = {}): ReloadPipeline {
-  pipeline = createReloadPipeline({ dirs: [dirs.plugins], stateDir: dirs.state, debounce: 30, reconcileIntervalMs: 0, ...extra })
-  return pipeline
-}
+const start = (extra: Partial<ReloadPipelineOptions> = {}): ReloadPipeline => fixture.start(extra)
 
 describe('createReloadPipeline', () => {
   it('loads what exists, reloads an edit with its state kept, and ignores touch and same-bytes rewrites', async () => {
-    const file = join(dirs.plugins, 'counter.mjs')
+    const file = join(fixture.dirs.plugins, 'counter.mjs')
     await writeFile(file, counterPlugin('counter', '1.0.0'))
     const p = start()
     await p.ready
@@ -57,17 +43,17 @@ describe('createReloadPipeline', () => {
     const p = start()
     await p.ready
     const loaded = nextEvent(p.events$, (e) => isReload(e) && e.action === 'load')
-    await writeFile(join(dirs.plugins, 'fresh.mjs'), counterPlugin('fresh', '0.1.0'))
+    await writeFile(join(fixture.dirs.plugins, 'fresh.mjs'), counterPlugin('fresh', '0.1.0'))
     expect(await loaded).toMatchObject({ outcome: 'success', id: 'fresh' })
     expect(p.registry.has('fresh')).toBe(true)
     const unloaded = nextEvent(p.events$, (e) => isReload(e) && e.action === 'unload')
-    await unlink(join(dirs.plugins, 'fresh.mjs'))
+    await unlink(join(fixture.dirs.plugins, 'fresh.mjs'))
     expect(await unloaded).toMatchObject({ outcome: 'success', id: 'fresh' })
     expect(p.registry.has('fresh')).toBe(false)
   })
 
   it('keeps the old version serving through a broken edit, and a fix reloads it', async () => {
-    const file = join(dirs.plugins, 'counter.mjs')
+    const file = join(fixture.dirs.plugins, 'counter.mjs')
     await writeFile(file, counterPlugin('counter', '1.0.0'))
     const p = start({ retry: { maxRetries: 1, backoff: { strategy: 'linear', initialMs: 20, incrementMs: 0 } } })
     await p.ready
@@ -89,7 +75,7 @@ describe('createReloadPipeline', () => {
   })
 
   it('reloads an atomic save exactly once', async () => {
-    const file = join(dirs.plugins, 'counter.mjs')
+    const file = join(fixture.dirs.plugins, 'counter.mjs')
     await writeFile(file, counterPlugin('counter', '1.0.0'))
     const p = start()
     await p.ready
@@ -105,7 +91,7 @@ describe('createReloadPipeline', () => {
   it('loads a directory plugin moved in as a prepared tree and reloads it on a deep edit', async () => {
     const p = start()
     await p.ready
-    const outside = join(dirs.root, 'prepared')
+    const outside = join(fixture.dirs.root, 'prepared')
     await mkdir(join(outside, 'lib', 'deep'), { recursive: true })
     await writeFile(join(outside, 'package.json'), JSON.stringify({ name: 'dirplug', version: '1.0.0', main: 'index.mjs', type: 'module' }))
     await writeFile(join(outside, 'lib', 'deep', 'value.mjs'), 'export const value = 1\n')
@@ -114,17 +100,17 @@ describe('createReloadPipeline', () => {
       `import { value } from './lib/deep/value.mjs'\nexport default { name: 'dirplug', version: '1.0.0', setup() { return { value: () => value } } }\n`,
     )
     const loaded = nextEvent(p.events$, (e) => isReload(e) && e.action === 'load' && e.outcome === 'success')
-    await rename(outside, join(dirs.plugins, 'dirplug'))
+    await rename(outside, join(fixture.dirs.plugins, 'dirplug'))
     expect(await loaded).toMatchObject({ id: 'dirplug' })
     expect(await p.registry.get<{ value(): number }>('dirplug').call('value')).toBe(1)
     const reloaded = nextEvent(p.events$, (e) => isReload(e) && e.action === 'reload' && e.outcome === 'success')
-    await writeFile(join(dirs.plugins, 'dirplug', 'lib', 'deep', 'value.mjs'), 'export const value = 2\n')
+    await writeFile(join(fixture.dirs.plugins, 'dirplug', 'lib', 'deep', 'value.mjs'), 'export const value = 2\n')
     await reloaded
     expect(await p.registry.get<{ value(): number }>('dirplug').call('value')).toBe(2)
   })
 
   it('holds changes under OnSignal until trigger(), and under Disabled shows them as pending', async () => {
-    const file = join(dirs.plugins, 'counter.mjs')
+    const file = join(fixture.dirs.plugins, 'counter.mjs')
     await writeFile(file, counterPlugin('counter', '1.0.0'))
     const p = start({ policy: Policy.OnSignal })
     await p.ready
@@ -147,7 +133,7 @@ describe('createReloadPipeline', () => {
   })
 
   it('applies pending changes on a schedule under Scheduled', async () => {
-    const file = join(dirs.plugins, 'counter.mjs')
+    const file = join(fixture.dirs.plugins, 'counter.mjs')
     await writeFile(file, counterPlugin('counter', '1.0.0'))
     const p = start({ policy: Policy.Scheduled(300) })
     await p.ready
@@ -157,7 +143,7 @@ describe('createReloadPipeline', () => {
   })
 
   it('disable() notes changes as pending and enable() applies them', async () => {
-    const file = join(dirs.plugins, 'counter.mjs')
+    const file = join(fixture.dirs.plugins, 'counter.mjs')
     await writeFile(file, counterPlugin('counter', '1.0.0'))
     const p = start()
     await p.ready
@@ -172,7 +158,7 @@ describe('createReloadPipeline', () => {
   })
 
   it('stops retrying through an open breaker until the file changes again', async () => {
-    const file = join(dirs.plugins, 'counter.mjs')
+    const file = join(fixture.dirs.plugins, 'counter.mjs')
     await writeFile(file, counterPlugin('counter', '1.0.0'))
     const p = start({ retry: { maxRetries: 5, backoff: { strategy: 'linear', initialMs: 10, incrementMs: 0 } }, breaker: { failureThreshold: 2, resetAfterMs: 60_000 } })
     await p.ready
@@ -187,20 +173,19 @@ describe('createReloadPipeline', () => {
   })
 
   it('restores persisted state after a restart and leaves no handle open on close', async () => {
-    const file = join(dirs.plugins, 'counter.mjs')
+    const file = join(fixture.dirs.plugins, 'counter.mjs')
     await writeFile(file, counterPlugin('counter', '1.0.0'))
     const p = start()
     await p.ready
     for (let i = 0; i < 5; i++) await p.registry.get<CounterApi>('counter').call('inc')
     await p.close()
-    pipeline = undefined
     const again = start()
     await again.ready
     expect(await again.registry.get<CounterApi>('counter').call('get')).toEqual({ version: '1.0.0', count: 5 })
   })
 
   it('keeps a renamed plugin serving with its state: no unload/load flap, and edits to the new name reload it', async () => {
-    const file = join(dirs.plugins, 'counter.mjs')
+    const file = join(fixture.dirs.plugins, 'counter.mjs')
     await writeFile(file, counterPlugin('counter', '1.0.0'))
     const p = start()
     await p.ready
@@ -208,7 +193,7 @@ describe('createReloadPipeline', () => {
     await counter.call('inc')
     await counter.call('inc')
     const log = collect(p.events$)
-    const renamedTo = join(dirs.plugins, 'counter-renamed.mjs')
+    const renamedTo = join(fixture.dirs.plugins, 'counter-renamed.mjs')
     const renamed = nextEvent(p.events$, (e) => e.type === 'renamed')
     await rename(file, renamedTo)
     expect(await renamed).toMatchObject({ id: 'counter', from: file, to: renamedTo })

@@ -366,8 +366,8 @@ describe('registry with the worker loader', () => {
 
 describe('relocate', () => {
   it('moves a plugin to its renamed file without touching the serving version, and later reloads read the new path', async () => {
-    const { rename } = await import('node:fs/promises')
-    const { join } = await import('node:path')
+    const fs = await import('node:fs/promises')
+    const path = await import('node:path')
     registry = createPluginRegistry({ loader: workerLoader(), logger: quiet })
     const oldPath = await put(dir, 'counter.mjs', counterSource('esm', '1.0.0'))
     await registry.load(oldPath)
@@ -375,8 +375,8 @@ describe('relocate', () => {
     await counter.call('increment')
     const events: RegistryEvent['type'][] = []
     const sub = registry.events$.subscribe((e) => events.push(e.type))
-    const newPath = join(dir, 'renamed.mjs')
-    await rename(oldPath, newPath)
+    const newPath = path.join(dir, 'renamed.mjs')
+    await fs.rename(oldPath, newPath)
     const moved = await registry.relocate('counter', newPath)
     expect(moved).toMatchObject({ path: newPath, version: '1.0.0', state: 'Running' })
     expect(events).toEqual([]) // no reload, no unload

@@ -2,10 +2,20 @@ import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { firstValueFrom, filter, timeout, type Observable } from 'rxjs'
-import type { PipelineEvent } from '../events.js'
+import { afterEach, beforeEach } from 'vitest'
+import type { PipelineEvent, ReloadResult } from '../events.js'
+import { createReloadPipeline, type ReloadPipeline, type ReloadPipelineOptions } from '../pipeline.js'
+
+/** A temp dir with its `plugins` and `state` folders. */
+export interface Dirs {
+  readonly root: string
+  readonly plugins: string
+  readonly state: string
+  readonly cleanup: () => Promise<void>
+}
 
 /** A fresh temp dir with a `plugins` folder and a `state` folder. */
-export async function makeDirs(): Promise<{ root: string; plugins: string; state: string; cleanup: () => Promise<void> }> {
+export async function makeDirs(): Promise<Dirs> {
   const root = await mkdtemp(join(tmpdir(), 'hotswap-pipeline-'))
   const plugins = join(root, 'plugins')
   const state = join(root, 'state')
@@ -61,5 +71,36 @@ export async function until(condition: () => boolean | Promise<boolean>, ms = 10
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/** Narrows an event to a reload result. */
+export const isReload = (e: PipelineEvent): e is ReloadResult => e.type === 'reload'
+
+/**
+ * Registers a fresh temp dir per test and closes the pipeline a test started. `start(extra)`
+ * creates a pipeline on `dirs.plugins` with state in `dirs.state` (debounce 30 ms, no reconcile).
+ */
+export function usePipeline(): { readonly dirs: Dirs; start: (extra?: Partial<ReloadPipelineOptions>) => ReloadPipeline } {
+  let dirs: Dirs | undefined
+  let pipeline: ReloadPipeline | undefined
+  beforeEach(async () => {
+    dirs = await makeDirs()
+  })
+  afterEach(async () => {
+    await pipeline?.close()
+    pipeline = undefined
+    await dirs?.cleanup()
+  })
+  return {
+    get dirs(): Dirs {
+      if (dirs === undefined) throw new Error('usePipeline().dirs is only there inside a test')
+      return dirs
+    },
+    start(extra = {}) {
+      const d = this.dirs
+      pipeline = createReloadPipeline({ dirs: [d.plugins], stateDir: d.state, debounce: 30, reconcileIntervalMs: 0, ...extra })
+      return pipeline
+    },
   }
 }
