@@ -1,43 +1,32 @@
 import { mkdir } from 'node:fs/promises'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { RegistryError } from './errors.js'
 import type { RegistryEvent } from './events.js'
 import { inProcessLoader } from './in-process-loader.js'
 import { createPluginRegistry } from './registry.js'
-import type { PluginRegistry } from './registry-types.js'
-import { counterSource, moduleSource, put, quiet, tempDir } from './test-support.js'
+import { counterSource, moduleSource, put, quiet, sandbox } from './test-support.js'
 
-let dir: string
-let cleanup: () => Promise<void>
-let registry: PluginRegistry | undefined
-beforeEach(async () => {
-  ;({ dir, cleanup } = await tempDir())
-})
-afterEach(async () => {
-  await registry?.close()
-  registry = undefined
-  await cleanup()
-})
+const t = sandbox()
 
 describe('in-process loader', () => {
   it('logs a warning for an ESM plugin, which cannot be freed, and refuses it with esm: refuse', async () => {
-    registry = createPluginRegistry({ loader: inProcessLoader(), logger: quiet })
+    t.registry = createPluginRegistry({ loader: inProcessLoader(), logger: quiet })
     const events: RegistryEvent[] = []
-    registry.events$.subscribe((e) => events.push(e))
-    await registry.load(await put(dir, 'counter.mjs', counterSource('esm', '1.0.0')))
+    t.registry.events$.subscribe((e) => events.push(e))
+    await t.registry.load(await put(t.dir, 'counter.mjs', counterSource('esm', '1.0.0')))
     const warning = events.find((e) => e.type === 'log' && e.level === 'warn')
     expect(warning).toMatchObject({ type: 'log', level: 'warn' })
     expect(warning?.type === 'log' && warning.message).toMatch(/cannot evict ES modules/)
-    await registry.close()
+    await t.registry.close()
 
-    registry = createPluginRegistry({ loader: inProcessLoader({ esm: 'refuse' }), logger: quiet })
-    const error = (await registry.load(`${dir}/counter.mjs`).catch((e: unknown) => e)) as RegistryError
+    t.registry = createPluginRegistry({ loader: inProcessLoader({ esm: 'refuse' }), logger: quiet })
+    const error = (await t.registry.load(`${t.dir}/counter.mjs`).catch((e: unknown) => e)) as RegistryError
     expect(error.code).toBe('UNSUPPORTED')
   })
 
   it('compiles every file of a CJS directory plugin per version (no stale relative require)', async () => {
-    registry = createPluginRegistry({ loader: inProcessLoader(), logger: quiet })
-    const pdir = `${dir}/greeter`
+    t.registry = createPluginRegistry({ loader: inProcessLoader(), logger: quiet })
+    const pdir = `${t.dir}/greeter`
     await mkdir(`${pdir}/lib`, { recursive: true })
     await put(pdir, 'package.json', JSON.stringify({ name: 'greeter', version: '1.0.0', main: 'lib/main.js' }))
     await put(pdir, 'lib/words.js', `module.exports = { hello: 'hello' }`)
@@ -45,19 +34,19 @@ describe('in-process loader', () => {
     const main = (v: string) =>
       `const words = require('./words')\nconst { mark } = require('./data.json')\nconst path = require('node:path')\nmodule.exports = { name: 'greeter', version: '${v}', setup() { return { greet: (w) => words.hello + ' ' + w + mark, base: () => path.basename(__filename) } } }`
     await put(pdir, 'lib/main.js', main('1.0.0'))
-    await registry.load(pdir)
-    const handle = registry.get('greeter')
+    await t.registry.load(pdir)
+    const handle = t.registry.get('greeter')
     expect(await handle.call('greet', 'bob')).toBe('hello bob!')
     expect(await handle.call('base')).toBe('main.js')
     await put(pdir, 'lib/words.js', `module.exports = { hello: 'hi' }`)
     await put(pdir, 'lib/data.json', `{ "mark": "?" }`)
     await put(pdir, 'lib/main.js', main('1.0.1'))
-    await registry.reload('greeter')
+    await t.registry.reload('greeter')
     expect(await handle.call('greet', 'bob')).toBe('hi bob?')
   })
 
   it('aborts ctx.signal and runs dispose when a version is dropped', async () => {
-    registry = createPluginRegistry({ loader: inProcessLoader(), logger: quiet, keepPrevious: false })
+    t.registry = createPluginRegistry({ loader: inProcessLoader(), logger: quiet, keepPrevious: false })
     const g = globalThis as { __disposed?: string[] }
     g.__disposed = []
     const source = (v: string) =>
@@ -66,21 +55,21 @@ describe('in-process loader', () => {
         'let signal',
         `name: 'tidy', version: '${v}', setup(ctx) { signal = ctx.signal; return { ping: () => 'pong' } }, dispose() { globalThis.__disposed.push('${v}:' + signal.aborted) },`,
       )
-    const path = await put(dir, 'tidy.cjs', source('1.0.0'))
-    await registry.load(path)
-    await put(dir, 'tidy.cjs', source('1.0.1'))
-    await registry.reload('tidy')
-    await registry.unload('tidy')
+    const path = await put(t.dir, 'tidy.cjs', source('1.0.0'))
+    await t.registry.load(path)
+    await put(t.dir, 'tidy.cjs', source('1.0.1'))
+    await t.registry.reload('tidy')
+    await t.registry.unload('tidy')
     expect(g.__disposed).toEqual(['1.0.0:true', '1.0.1:true'])
     delete g.__disposed
   })
 
   it('a setup that throws is SETUP_FAILED and a slow setup is SETUP_TIMEOUT', async () => {
-    registry = createPluginRegistry({ loader: inProcessLoader(), logger: quiet, setupTimeoutMs: 100 })
-    await put(dir, 'a.cjs', moduleSource('cjs', '', `name: 'a', version: '1.0.0', setup() { throw new Error('no') },`))
-    await put(dir, 'b.cjs', moduleSource('cjs', '', `name: 'b', version: '1.0.0', setup() { return new Promise(() => {}) },`))
-    expect(((await registry.load(`${dir}/a.cjs`).catch((e: unknown) => e)) as RegistryError).code).toBe('SETUP_FAILED')
-    expect(((await registry.load(`${dir}/b.cjs`).catch((e: unknown) => e)) as RegistryError).code).toBe('SETUP_TIMEOUT')
-    expect(registry.list()).toEqual([])
+    t.registry = createPluginRegistry({ loader: inProcessLoader(), logger: quiet, setupTimeoutMs: 100 })
+    await put(t.dir, 'a.cjs', moduleSource('cjs', '', `name: 'a', version: '1.0.0', setup() { throw new Error('no') },`))
+    await put(t.dir, 'b.cjs', moduleSource('cjs', '', `name: 'b', version: '1.0.0', setup() { return new Promise(() => {}) },`))
+    expect(((await t.registry.load(`${t.dir}/a.cjs`).catch((e: unknown) => e)) as RegistryError).code).toBe('SETUP_FAILED')
+    expect(((await t.registry.load(`${t.dir}/b.cjs`).catch((e: unknown) => e)) as RegistryError).code).toBe('SETUP_TIMEOUT')
+    expect(t.registry.list()).toEqual([])
   })
 })

@@ -1,13 +1,11 @@
 // The contract every loader passes (where it applies): run against the worker loader (ESM and
 // CJS plugins), the in-process loader (CJS and ESM) and the wasm loader.
 import { readFile } from 'node:fs/promises'
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { inProcessLoader } from './in-process-loader.js'
 import type { Loader } from './loader.js'
-import type { RegistryError } from './errors.js'
 import { createPluginRegistry } from './registry.js'
-import type { PluginRegistry } from './registry-types.js'
-import { counterSource, put, quiet, tempDir, watToWasm } from './test-support.js'
+import { counterSource, put, quiet, rejection, sandbox, watToWasm } from './test-support.js'
 import { wasmLoader } from './wasm-loader.js'
 import { workerLoader } from './worker-loader.js'
 
@@ -52,31 +50,12 @@ const fixtures: Fixture[] = [
 type Counter = { increment(): number; get(): number; slow(ms: number): string; fail(m: string): never; trap(): void }
 
 describe.each(fixtures)('loader contract: $label', (fixture) => {
-  let dir: string
-  let cleanup: () => Promise<void>
-  let registry: PluginRegistry
-  beforeEach(async () => {
-    ;({ dir, cleanup } = await tempDir())
-    registry = createPluginRegistry({ loader: fixture.loader(), logger: quiet, drainTimeoutMs: 200, setupTimeoutMs: 2000 })
-  })
-  afterEach(async () => {
-    await registry.close()
-    await cleanup()
-  })
-
-  async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-    return p.then(
-      () => {
-        throw new Error('expected a rejection')
-      },
-      (e: unknown) => e as RegistryError,
-    )
-  }
+  const t = sandbox(() => createPluginRegistry({ loader: fixture.loader(), logger: quiet, drainTimeoutMs: 200, setupTimeoutMs: 2000 }))
 
   it('loads, calls asynchronously, and reports the loader', async () => {
-    const status = await registry.load(await fixture.write(dir, '1.0.0'))
+    const status = await t.registry.load(await fixture.write(t.dir, '1.0.0'))
     expect(status).toMatchObject({ id: 'counter', version: '1.0.0', state: 'Running' })
-    const handle = registry.get<Counter>('counter')
+    const handle = t.registry.get<Counter>('counter')
     const pending = handle.call('increment')
     expect(pending).toBeInstanceOf(Promise)
     expect(await pending).toBe(1)
@@ -85,18 +64,18 @@ describe.each(fixtures)('loader contract: $label', (fixture) => {
   })
 
   it('moves the state into the new version on reload', async () => {
-    await registry.load(await fixture.write(dir, '1.0.0'))
-    const handle = registry.get<Counter>('counter')
+    await t.registry.load(await fixture.write(t.dir, '1.0.0'))
+    const handle = t.registry.get<Counter>('counter')
     for (let i = 0; i < 3; i++) await handle.call('increment')
-    await fixture.write(dir, '1.0.1')
-    const status = await registry.reload('counter')
+    await fixture.write(t.dir, '1.0.1')
+    const status = await t.registry.reload('counter')
     expect(status).toMatchObject({ version: '1.0.1', reloadCount: 1, previousVersion: '1.0.0' })
     expect(await handle.call('get')).toBe(3)
   })
 
   it('loses no update: 4 callers, 1,000 increments, 10 reloads', async () => {
-    await registry.load(await fixture.write(dir, '1.0.0'))
-    const handle = registry.get<Counter>('counter')
+    await t.registry.load(await fixture.write(t.dir, '1.0.0'))
+    const handle = t.registry.get<Counter>('counter')
     let reloads = 0
     const seen: number[] = []
     const caller = async () => {
@@ -107,8 +86,8 @@ describe.each(fixtures)('loader contract: $label', (fixture) => {
     }
     const reloader = async () => {
       for (let v = 1; v <= 10; v++) {
-        await fixture.write(dir, `1.0.${v}`)
-        await registry.reload('counter')
+        await fixture.write(t.dir, `1.0.${v}`)
+        await t.registry.reload('counter')
         reloads++
         await new Promise((r) => setTimeout(r, 5))
       }
@@ -120,18 +99,18 @@ describe.each(fixtures)('loader contract: $label', (fixture) => {
   })
 
   it('keeps the old version serving when the new one does not load', async () => {
-    await registry.load(await fixture.write(dir, '1.0.0'))
-    const handle = registry.get<Counter>('counter')
+    await t.registry.load(await fixture.write(t.dir, '1.0.0'))
+    const handle = t.registry.get<Counter>('counter')
     await handle.call('increment')
-    await fixture.write(dir, '1.0.1', true)
-    expect((await rejection(registry.reload('counter'))).code).toBe('LOAD_FAILED')
+    await fixture.write(t.dir, '1.0.1', true)
+    expect((await rejection(t.registry.reload('counter'))).code).toBe('LOAD_FAILED')
     expect(await handle.call('increment')).toBe(2)
-    expect(registry.status('counter')).toMatchObject({ state: 'Failed', version: '1.0.0' })
+    expect(t.registry.status('counter')).toMatchObject({ state: 'Failed', version: '1.0.0' })
   })
 
   it('rejects an unknown method with UNKNOWN_METHOD and a plugin error with that error', async () => {
-    await registry.load(await fixture.write(dir, '1.0.0'))
-    const handle = registry.get<Counter>('counter')
+    await t.registry.load(await fixture.write(t.dir, '1.0.0'))
+    const handle = t.registry.get<Counter>('counter')
     expect((await rejection(handle.call('missing' as 'get'))).code).toBe('UNKNOWN_METHOD')
     const error = await rejection(fixture.async ? handle.call('fail', 'boom') : handle.call('trap'))
     expect(error).toBeInstanceOf(Error)
@@ -140,20 +119,20 @@ describe.each(fixtures)('loader contract: $label', (fixture) => {
   })
 
   it('unload drops the version; the handle then rejects with NOT_FOUND', async () => {
-    await registry.load(await fixture.write(dir, '1.0.0'))
-    const handle = registry.get<Counter>('counter')
-    await registry.unload('counter')
-    expect(registry.has('counter')).toBe(false)
+    await t.registry.load(await fixture.write(t.dir, '1.0.0'))
+    const handle = t.registry.get<Counter>('counter')
+    await t.registry.unload('counter')
+    expect(t.registry.has('counter')).toBe(false)
     expect((await rejection(handle.call('get'))).code).toBe('NOT_FOUND')
   })
 
   it.runIf(fixture.async)('cancels calls that outlive the drain with DRAIN_TIMEOUT', async () => {
-    await registry.load(await fixture.write(dir, '1.0.0'))
-    const handle = registry.get<Counter>('counter')
+    await t.registry.load(await fixture.write(t.dir, '1.0.0'))
+    const handle = t.registry.get<Counter>('counter')
     const long = rejection(handle.call('slow', 3000))
     const short = handle.call('slow', 20)
-    await fixture.write(dir, '1.0.1')
-    await registry.reload('counter')
+    await fixture.write(t.dir, '1.0.1')
+    await t.registry.reload('counter')
     expect(await short).toBe('1.0.0')
     expect((await long).code).toBe('DRAIN_TIMEOUT')
     expect(await handle.call('slow', 1)).toBe('1.0.1')

@@ -3,28 +3,17 @@
 // bench/src/suites/registry.mjs; here the worker loader does as many reloads as fit in a
 // time budget, the wasm and in-process loaders do 2,000.
 import { readFile } from 'node:fs/promises'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { inProcessLoader } from './in-process-loader.js'
 import type { Loader } from './loader.js'
 import { createPluginRegistry } from './registry.js'
-import type { PluginRegistry } from './registry-types.js'
-import { counterSource, put, quiet, settledMemory, tempDir, watToWasm } from './test-support.js'
+import { counterSource, put, quiet, sandbox, settledMemory, watToWasm } from './test-support.js'
 import { wasmLoader } from './wasm-loader.js'
 import { workerLoader } from './worker-loader.js'
 
 const MB = 1024 * 1024
 
-let dir: string
-let cleanup: () => Promise<void>
-let registry: PluginRegistry | undefined
-beforeEach(async () => {
-  ;({ dir, cleanup } = await tempDir())
-})
-afterEach(async () => {
-  await registry?.close()
-  registry = undefined
-  await cleanup()
-})
+const t = sandbox()
 
 /**
  * Loads, warms up, then reloads until `count` or `budgetMs`. Memory is sampled after full GCs
@@ -33,13 +22,13 @@ afterEach(async () => {
  * less V8's young generation, printed beside it.
  */
 async function soak(loader: Loader, write: (v: number) => Promise<string>, count: number, budgetMs: number, warmup: number) {
-  registry = createPluginRegistry({ loader, logger: quiet, keepPrevious: false })
-  await registry.load(await write(0))
-  const handle = registry.get<{ increment(): number; get(): number }>('counter')
+  t.registry = createPluginRegistry({ loader, logger: quiet, keepPrevious: false })
+  await t.registry.load(await write(0))
+  const handle = t.registry.get<{ increment(): number; get(): number }>('counter')
   let v = 1
   const step = async () => {
     await write(v++)
-    await registry!.reload('counter')
+    await t.registry!.reload('counter')
     await handle.call('increment')
   }
   for (let i = 0; i < warmup; i++) await step()
@@ -70,7 +59,7 @@ async function soak(loader: Loader, write: (v: number) => Promise<string>, count
 
 describe('memory over reloads', () => {
   it('worker loader: RSS grows less than 10 MB over the reloads that fit in 8 s', async () => {
-    const { done, growth, withoutNewSpace } = await soak(workerLoader(), (v) => put(dir, 'counter.mjs', counterSource('esm', `1.0.${v}`)), 2000, 8_000, 20)
+    const { done, growth, withoutNewSpace } = await soak(workerLoader(), (v) => put(t.dir, 'counter.mjs', counterSource('esm', `1.0.${v}`)), 2000, 8_000, 20)
     console.log(`worker loader: ${done} reloads, RSS growth ${(growth / MB).toFixed(2)} MB (less new space ${(withoutNewSpace / MB).toFixed(2)} MB)`)
     expect(done).toBeGreaterThanOrEqual(30)
     expect(growth).toBeLessThan(10 * MB)
@@ -79,8 +68,8 @@ describe('memory over reloads', () => {
   it('wasm loader: 2,000 reloads grow RSS by less than 10 MB', async () => {
     const bytes = await watToWasm(await readFile(new URL('./fixtures/wasm/counter.wat', import.meta.url), 'utf8'))
     const write = async (v: number) => {
-      await put(dir, 'counter.plugin.json', JSON.stringify({ name: 'counter', version: `1.0.${v}` }))
-      return put(dir, 'counter.wasm', bytes)
+      await put(t.dir, 'counter.plugin.json', JSON.stringify({ name: 'counter', version: `1.0.${v}` }))
+      return put(t.dir, 'counter.wasm', bytes)
     }
     const { done, growth, withoutNewSpace } = await soak(wasmLoader(), write, 2000, 30_000, 100)
     console.log(`wasm loader: ${done} reloads, RSS growth ${(growth / MB).toFixed(2)} MB (less new space ${(withoutNewSpace / MB).toFixed(2)} MB)`)
@@ -89,7 +78,7 @@ describe('memory over reloads', () => {
   }, 60_000)
 
   it('in-process loader (CJS): 2,000 reloads grow RSS by less than 10 MB', async () => {
-    const { done, growth, withoutNewSpace } = await soak(inProcessLoader(), (v) => put(dir, 'counter.cjs', counterSource('cjs', `1.0.${v}`)), 2000, 30_000, 500)
+    const { done, growth, withoutNewSpace } = await soak(inProcessLoader(), (v) => put(t.dir, 'counter.cjs', counterSource('cjs', `1.0.${v}`)), 2000, 30_000, 500)
     console.log(`in-process loader: ${done} reloads, RSS growth ${(growth / MB).toFixed(2)} MB (less new space ${(withoutNewSpace / MB).toFixed(2)} MB)`)
     expect(done).toBe(2000)
     expect(growth).toBeLessThan(10 * MB)

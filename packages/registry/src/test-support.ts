@@ -6,8 +6,10 @@ import { runInNewContext } from 'node:vm'
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
 import { filter, firstValueFrom, timeout } from 'rxjs'
 import type { Observable } from 'rxjs'
+import { afterEach, beforeEach } from 'vitest'
+import type { RegistryError } from './errors.js'
 import type { RegistryEvent } from './events.js'
-import type { RegistryLogger } from './registry-types.js'
+import type { PluginRegistry, RegistryLogger } from './registry-types.js'
 
 /** A logger that drops everything (events$ still carries log events). */
 export const quiet: RegistryLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }
@@ -16,6 +18,45 @@ export const quiet: RegistryLogger = { debug: () => undefined, info: () => undef
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'hotswap-registry-'))
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) }
+}
+
+/** Per-test state of a test file or `describe` block, set up by {@link sandbox}. */
+export interface Sandbox<R extends PluginRegistry | undefined = PluginRegistry | undefined> {
+  /** A fresh temp directory for each test. */
+  readonly dir: string
+  /** The registry under test: closed after each test (when set). */
+  registry: R
+}
+
+/**
+ * Registers `beforeEach`/`afterEach` hooks: before each test a fresh temp directory (and, with
+ * `create`, the registry under test); after it, the registry is closed and the directory removed.
+ */
+export function sandbox(): Sandbox
+export function sandbox(create: () => PluginRegistry): Sandbox<PluginRegistry>
+export function sandbox(create?: () => PluginRegistry): Sandbox {
+  let cleanup: () => Promise<void> = () => Promise.resolve()
+  const box: { dir: string; registry: PluginRegistry | undefined } = { dir: '', registry: undefined }
+  beforeEach(async () => {
+    ;({ dir: box.dir, cleanup } = await tempDir())
+    box.registry = create?.()
+  })
+  afterEach(async () => {
+    await box.registry?.close()
+    box.registry = undefined
+    await cleanup()
+  })
+  return box
+}
+
+/** The error `promise` rejects with; fails if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<RegistryError> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection')
+    },
+    (e: unknown) => e as RegistryError,
+  )
 }
 
 /** Resolves with the first event matching `predicate`, or rejects after `ms`. */

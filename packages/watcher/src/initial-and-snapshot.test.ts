@@ -1,19 +1,10 @@
 import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { ChangeLog, removeTempDirs, summary, tempDir } from './test-support.js'
+import { describe, expect, it } from 'vitest'
+import { ChangeLog, changeLogs, summary, tempDir } from './test-support.js'
 
-const logs: ChangeLog[] = []
-async function start(...args: ConstructorParameters<typeof ChangeLog>): Promise<ChangeLog> {
-  const log = await ChangeLog.start(...args)
-  logs.push(log)
-  return log
-}
-afterEach(async () => {
-  for (const log of logs.splice(0)) await log.stop()
-  removeTempDirs()
-})
+const { start, release } = changeLogs({ expectCleanClose: false })
 
 describe('watch: initial scan', () => {
   it('emits created for what exists, then live changes', async () => {
@@ -61,7 +52,7 @@ describe('watch: snapshotFile', () => {
     // First run: no snapshot yet -> full scan; the snapshot is written on teardown.
     const first = await start(dir, { snapshotFile: snapshot })
     expect(summary(first.changes, dir).sort()).toEqual(['created edit.js', 'created keep.js', 'created old/lib/x.js', 'created remove.js'])
-    logs.splice(logs.indexOf(first), 1)
+    release(first)
     expect(await first.stop()).toBeUndefined()
     expect(existsSync(snapshot)).toBe(true)
     // While nothing watches.
@@ -102,7 +93,7 @@ describe('watch: snapshotFile', () => {
     writeFileSync(snapshot, '')
     const log = await start(dir, { snapshotFile: snapshot, onSnapshotError: 'scan' })
     expect(summary(log.changes, dir)).toEqual(['created a.js'])
-    logs.splice(logs.indexOf(log), 1)
+    release(log)
     expect(await log.stop()).toBeUndefined()
     // Replaced by a good one on teardown.
     const again = await start(dir, { snapshotFile: snapshot })
@@ -113,7 +104,7 @@ describe('watch: snapshotFile', () => {
     const dir = tempDir()
     const snapshot = join(tempDir(), 'missing-dir', 's.snapshot')
     const log = await start(dir, { snapshotFile: snapshot })
-    logs.splice(logs.indexOf(log), 1)
+    release(log)
     expect(await log.stop()).toMatchObject({ name: 'WatcherError', code: 'BACKEND_ERROR' })
     expect(existsSync(snapshot)).toBe(false)
   })
@@ -123,7 +114,7 @@ describe('watch: snapshotFile', () => {
     writeFileSync(join(dir, 'a.js'), '1')
     const snapshot = join(dir, '.watch-snapshot')
     const first = await start(dir, { snapshotFile: snapshot })
-    logs.splice(logs.indexOf(first), 1)
+    release(first)
     await first.stop()
     renameSync(join(dir, 'a.js'), join(dir, 'b.js'))
     const second = await start(dir, { snapshotFile: snapshot })

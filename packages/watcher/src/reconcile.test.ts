@@ -1,13 +1,9 @@
 import { appendFileSync, linkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { ChangeLog, removeTempDirs, summary, tempDir } from './test-support.js'
+import { describe, expect, it } from 'vitest'
+import { changeLogs, summary, tempDir } from './test-support.js'
 
-const logs: ChangeLog[] = []
-afterEach(async () => {
-  for (const log of logs.splice(0)) expect(await log.stop()).toBeUndefined()
-  removeTempDirs()
-})
+const { start } = changeLogs()
 
 // A write through a hard link that lives outside the root changes a watched file without any
 // inotify event for the root: a deterministic stand-in for a dropped queue overflow.
@@ -17,8 +13,7 @@ describe('watch: reconcileIntervalMs', () => {
     const outside = tempDir()
     writeFileSync(join(root, 'a.js'), '1')
     linkSync(join(root, 'a.js'), join(outside, 'a-link.js'))
-    const log = await ChangeLog.start(root)
-    logs.push(log)
+    const log = await start(root)
     appendFileSync(join(outside, 'a-link.js'), '2')
     expect(await log.settle(root)).toEqual([])
   })
@@ -29,8 +24,7 @@ describe('watch: reconcileIntervalMs', () => {
     writeFileSync(join(root, 'a.js'), '1')
     writeFileSync(join(root, 'b.js'), '1')
     linkSync(join(root, 'a.js'), join(outside, 'a-link.js'))
-    const log = await ChangeLog.start(root, { reconcileIntervalMs: 50 })
-    logs.push(log)
+    const log = await start(root, { reconcileIntervalMs: 50 })
     appendFileSync(join(outside, 'a-link.js'), '2')
     await log.waitFor('modified', join(root, 'a.js'))
     // Nothing else is invented by the rescans.

@@ -1,18 +1,9 @@
 import { appendFileSync, mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { ChangeLog, removeTempDirs, summary, tempDir } from './test-support.js'
+import { describe, expect, it } from 'vitest'
+import { changeLogs, summary, tempDir } from './test-support.js'
 
-const logs: ChangeLog[] = []
-async function start(...args: ConstructorParameters<typeof ChangeLog>): Promise<ChangeLog> {
-  const log = await ChangeLog.start(...args)
-  logs.push(log)
-  return log
-}
-afterEach(async () => {
-  for (const log of logs.splice(0)) expect(await log.stop()).toBeUndefined()
-  removeTempDirs()
-})
+const { start } = changeLogs()
 
 function fixture(): { root: string; outside: string } {
   const root = tempDir()

@@ -3,6 +3,7 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subscription } from 'rxjs'
+import { afterEach, expect } from 'vitest'
 import type { WatcherError } from './errors.js'
 import type { FileChange } from './file-change.js'
 import type { WatchOptions } from './options.js'
@@ -148,6 +149,39 @@ export class ChangeLog {
 
   #wake(): void {
     this.#waiters = this.#waiters.filter((w) => !w.check())
+  }
+}
+
+/** What {@link changeLogs} hands a test file. */
+export interface ChangeLogs {
+  /** {@link ChangeLog.start}; the log is stopped after the test. */
+  readonly start: (...args: ConstructorParameters<typeof ChangeLog>) => Promise<ChangeLog>
+  /** Takes `log` off the list: the test stops it itself. */
+  readonly release: (log: ChangeLog) => void
+}
+
+/**
+ * Registers an `afterEach` that stops every log started through `start` (expecting each to
+ * close without an error, unless `expectCleanClose` is false), then removes the temp directories.
+ */
+export function changeLogs({ expectCleanClose = true }: { expectCleanClose?: boolean } = {}): ChangeLogs {
+  const logs: ChangeLog[] = []
+  afterEach(async () => {
+    for (const log of logs.splice(0)) {
+      const error = await log.stop()
+      if (expectCleanClose) expect(error).toBeUndefined()
+    }
+    removeTempDirs()
+  })
+  return {
+    start: async (...args) => {
+      const log = await ChangeLog.start(...args)
+      logs.push(log)
+      return log
+    },
+    release: (log) => {
+      logs.splice(logs.indexOf(log), 1)
+    },
   }
 }
 

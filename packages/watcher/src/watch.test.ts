@@ -1,21 +1,11 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync, appendFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { ChangeLog, removeTempDirs, summary, tempDir } from './test-support.js'
+import { describe, expect, it } from 'vitest'
+import { ChangeLog, changeLogs, summary, tempDir } from './test-support.js'
 import { WatcherError } from './errors.js'
 import { watch } from './watch.js'
 
-const logs: ChangeLog[] = []
-async function start(...args: ConstructorParameters<typeof ChangeLog>): Promise<ChangeLog> {
-  const log = await ChangeLog.start(...args)
-  logs.push(log)
-  return log
-}
-
-afterEach(async () => {
-  for (const log of logs.splice(0)) expect(await log.stop()).toBeUndefined()
-  removeTempDirs()
-})
+const { start } = changeLogs()
 
 describe('watch: files', () => {
   it('reports create, modify and delete with absolute paths and the root', async () => {
