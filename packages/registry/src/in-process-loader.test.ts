@@ -17,6 +17,12 @@ describe('in-process loader', () => {
     const warning = events.find((e) => e.type === 'log' && e.level === 'warn')
     expect(warning).toMatchObject({ type: 'log', level: 'warn' })
     expect(warning?.type === 'log' && warning.message).toMatch(/cannot evict ES modules/)
+    // Once per file: a later version is counted at debug level, not warned again.
+    await put(t.dir, 'counter.mjs', counterSource('esm', '1.0.1'))
+    await t.registry.reload('counter')
+    const logs = events.filter((e) => e.type === 'log' && /ESM/.test(e.message))
+    expect(logs.map((e) => e.type === 'log' && e.level)).toEqual(['warn', 'debug'])
+    expect(logs[1]?.type === 'log' && logs[1].message).toMatch(/2 versions of the ESM plugin .*counter\.mjs/)
     await t.registry.close()
 
     t.registry = createPluginRegistry({ loader: inProcessLoader({ esm: 'refuse' }), logger: quiet })

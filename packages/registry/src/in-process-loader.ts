@@ -34,7 +34,8 @@ export interface InProcessLoaderOptions {
  *
  * ESM plugins cannot be freed: Node's ESM cache has no eviction, so each version imported
  * (at `file.mjs?v=<content hash>`) stays in memory until the process exits. The loader logs a
- * warning for each such load; use `.cjs` or the worker loader for plugins that change often.
+ * warning the first time it imports such a file, and the versions and bytes it holds at
+ * `debug` on each later import; use `.cjs` or the worker loader for plugins that change often.
  * Inside a compiled CJS plugin, dynamic `import()` is not available.
  *
  * @param options - ESM policy.
@@ -48,6 +49,8 @@ export interface InProcessLoaderOptions {
  */
 export function inProcessLoader(options: InProcessLoaderOptions = {}): Loader {
   const esm = options.esm ?? 'import'
+  /** ESM versions imported per plugin path, which Node keeps until exit. */
+  const retained = new Map<string, { versions: number; bytes: number }>()
   return {
     name: 'in-process',
     canLoad: (source) => source.kind === 'js',
@@ -57,10 +60,21 @@ export function inProcessLoader(options: InProcessLoaderOptions = {}): Loader {
         if (esm === 'refuse') {
           throw new RegistryError('UNSUPPORTED', `${source.path} is ESM, which the in-process loader cannot free; use .cjs or the worker loader`)
         }
-        prepareOptions.log({
-          level: 'warn',
-          message: `in-process loader: ${source.path} is ESM; Node cannot evict ES modules, so this version (${source.bytes.byteLength} bytes) stays in memory until the process exits. Use .cjs or the worker loader for plugins that reload often.`,
-        })
+        const kept = (retained.get(source.path) ?? { versions: 0, bytes: 0 })
+        kept.versions++
+        kept.bytes += source.bytes.byteLength
+        retained.set(source.path, kept)
+        prepareOptions.log(
+          kept.versions === 1
+            ? {
+                level: 'warn',
+                message: `in-process loader: ${source.path} is ESM; Node cannot evict ES modules, so every version of it loaded stays in memory until the process exits (logged once per file; later versions are logged at debug). Use .cjs or the worker loader for plugins that reload often.`,
+              }
+            : {
+                level: 'debug',
+                message: `in-process loader: ${kept.versions} versions of the ESM plugin ${source.path} (${kept.bytes} bytes of source) are held in memory`,
+              },
+        )
         try {
           exported = ((await import(`${pathToFileURL(source.entry).href}?v=${source.hash}`)) as { default?: unknown }).default
         } catch (error) {
