@@ -31,7 +31,7 @@ export async function run({ log }) {
     const targets = {
       inProcessHandleOverheadUs: { target: '< 1', measured: overhead.overheadVsSyncUs, pass: overhead.overheadVsSyncUs < 1 },
       workerRoundTripP50Us: { target: '< 50', measured: roundTrip.p50Us, pass: roundTrip.p50Us < 50 },
-      workerReloadP50Ms: { target: '< 10 (warm spare, edits 300 ms apart)', measured: reload.worker.totalP50Ms, pass: reload.worker.totalP50Ms < 10 },
+      workerReloadP50Ms: { target: '< 10 (warm spare, edits 300 ms apart, median of 3 rounds)', measured: reload.worker.totalP50Ms, pass: reload.worker.totalP50Ms < 10 },
     }
     for (const s of soak.filter((s) => s.mode !== 'esm-reimport')) {
       targets[`rssGrowth_${s.mode}_MB`] = {
@@ -139,7 +139,8 @@ async function workerRoundTrip(dir, log) {
 
 async function reloadTimes(dir, log) {
   const setups = {
-    worker: { loader: () => workerLoader(), write: (d, v) => writeBigPlugin(d, 'esm', v), n: 40, pauseMs: 300 },
+    worker: { loader: () => workerLoader(), write: (d, v) => writeBigPlugin(d, 'esm', v), n: 40, pauseMs: 300, rounds: 3 },
+    'worker, no spare (cold Worker start)': { loader: () => workerLoader({ warmSpare: false }), write: (d, v) => writeBigPlugin(d, 'esm', v), n: 20, pauseMs: 300 },
     'worker (back-to-back, spare still booting)': { loader: () => workerLoader(), write: (d, v) => writeBigPlugin(d, 'esm', v), n: 30, pauseMs: 0 },
     'in-process': { loader: () => inProcessLoader(), write: (d, v) => writeBigPlugin(d, 'cjs', v), n: 100, pauseMs: 20 },
     wasm: { loader: () => wasmLoader(), write: (d, v) => writeBigWasm(d, v), n: 100, pauseMs: 20 },
@@ -147,48 +148,69 @@ async function reloadTimes(dir, log) {
   const out = {}
   const rows = []
   for (const [name, s] of Object.entries(setups)) {
-    const sub = await mkdtemp(join(dir, 'reload-'))
-    const registry = createPluginRegistry({ loader: s.loader(), logger: quiet, keepPrevious: false })
-    const phases = []
-    registry.events$.subscribe((e) => {
-      if (e.type === 'reloaded') phases.push(e.phases)
-    })
-    await registry.load(await s.write(sub, '1.0.0'))
-    const handle = registry.get('big')
-    for (let i = 0; i < 5; i++) await handle.call('increment')
-    const totals = []
-    for (let v = 1; v <= s.n; v++) {
-      if (s.pauseMs > 0) await sleep(s.pauseMs)
-      await s.write(sub, `1.0.${v}`)
-      const t = performance.now()
-      await registry.reload('big')
-      totals.push(performance.now() - t)
-    }
-    const count = await handle.call('get')
-    await registry.close()
-    if (count !== 5) throw new Error(`${name}: the state did not survive the reloads (count ${count})`)
-    const p = (key) => round(median(phases.map((x) => x[key])), 3)
+    // The machine's speed drifts (a shared VM): a loader measured in several rounds, each in a
+    // fresh registry, reports the median of the round medians, with every round kept.
+    const rounds = []
+    for (let r = 0; r < (s.rounds ?? 1); r++) rounds.push(await reloadRound(dir, name, s))
+    const pick = (key) => median(rounds.map((r) => r[key]))
     const row = {
       loader: name,
-      reloads: s.n,
-      totalP50Ms: round(median(totals), 2),
-      totalP99Ms: round(quantile(totals, 0.99), 2),
-      prepareP50Ms: p('prepareMs'),
-      drainP50Ms: p('drainMs'),
-      stateP50Ms: p('stateMs'),
-      switchP50Ms: p('switchMs'),
+      reloads: s.n * rounds.length,
+      totalP50Ms: pick('totalP50Ms'),
+      totalP99Ms: pick('totalP99Ms'),
+      prepareP50Ms: pick('prepareP50Ms'),
+      drainP50Ms: pick('drainP50Ms'),
+      stateP50Ms: pick('stateP50Ms'),
+      switchP50Ms: pick('switchP50Ms'),
+      ...(rounds.length > 1 ? { roundP50sMs: rounds.map((r) => r.totalP50Ms) } : {}),
     }
     out[name] = row
     rows.push(row)
   }
+  const cold = out['worker, no spare (cold Worker start)'].totalP50Ms
+  out.worker.shareOfColdStart = round(out.worker.totalP50Ms / cold, 3)
   log('\nreload of a ~100 KB plugin (reload() wall time; phases from the reloaded events), state kept:')
-  table(rows, log)
+  table(rows.map(({ roundP50sMs: _r, ...row }) => row), log)
+  log(`worker reload p50 per round: ${out.worker.roundP50sMs.join(', ')} ms; ${out.worker.shareOfColdStart} of a reload that starts a cold Worker`)
   return out
+}
+
+/** One registry, `s.n` reloads of the ~100 KB plugin `s.pauseMs` apart: p50/p99 and the phase medians. */
+async function reloadRound(dir, name, s) {
+  const sub = await mkdtemp(join(dir, 'reload-'))
+  const registry = createPluginRegistry({ loader: s.loader(), logger: quiet, keepPrevious: false })
+  const phases = []
+  registry.events$.subscribe((e) => {
+    if (e.type === 'reloaded') phases.push(e.phases)
+  })
+  await registry.load(await s.write(sub, '1.0.0'))
+  const handle = registry.get('big')
+  for (let i = 0; i < 5; i++) await handle.call('increment')
+  const totals = []
+  for (let v = 1; v <= s.n; v++) {
+    if (s.pauseMs > 0) await sleep(s.pauseMs)
+    await s.write(sub, `1.0.${v}`)
+    const t = performance.now()
+    await registry.reload('big')
+    totals.push(performance.now() - t)
+  }
+  const count = await handle.call('get')
+  await registry.close()
+  if (count !== 5) throw new Error(`${name}: the state did not survive the reloads (count ${count})`)
+  const p = (key) => round(median(phases.map((x) => x[key])), 3)
+  return {
+    totalP50Ms: round(median(totals), 2),
+    totalP99Ms: round(quantile(totals, 0.99), 2),
+    prepareP50Ms: p('prepareMs'),
+    drainP50Ms: p('drainMs'),
+    stateP50Ms: p('stateMs'),
+    switchP50Ms: p('switchMs'),
+  }
 }
 
 async function soaks(log) {
   const script = fileURLToPath(new URL('../lib/registry-soak.mjs', import.meta.url))
-  const worker = Number(process.env.REGISTRY_SOAK_WORKER ?? 2000)
+  const worker = Number(process.env.REGISTRY_SOAK_WORKER ?? 10_000)
   const other = Number(process.env.REGISTRY_SOAK_OTHER ?? 10_000)
   const esm = Number(process.env.REGISTRY_SOAK_ESM ?? 1000)
   // The worker soak warms up for 1,000 reloads: RSS settles over the first ~1,000 worker

@@ -132,15 +132,5 @@ export async function settledMemory(): Promise<{ rss: number; newSpace: number }
   return { rss: process.memoryUsage().rss, newSpace }
 }
 
-/** Compiles WAT text to wasm bytes with the wabt package. */
-export async function watToWasm(text: string, name = 'module.wat'): Promise<Uint8Array> {
-  const { default: initWabt } = await import('wabt')
-  const wabt = await initWabt()
-  const module = wabt.parseWat(name, text)
-  try {
-    module.validate()
-    return Uint8Array.from(module.toBinary({}).buffer)
-  } finally {
-    module.destroy()
-  }
-}
+/** Compiles WAT text to wasm bytes: the fixture build script's compiler, so tests and fixtures agree. */
+export { watToWasm } from './fixtures/wasm/build.mjs'
