@@ -16,7 +16,7 @@ import { median, quantile, table } from '../lib/stats.mjs'
 const child = fileURLToPath(new URL('../lib/watcher-child.mjs', import.meta.url))
 const CONTENDERS = ['hotswap', 'parcel', 'chokidar']
 const SIZES = [10_000, 50_000]
-const RUNS = 3
+const RUNS = 7
 const WRITES = 200
 const QUIET_GAP_MS = 600
 const CHURN_GAP_MS = 60

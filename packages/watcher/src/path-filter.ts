@@ -82,13 +82,21 @@ export function createPathFilter(spec: PathFilterSpec): PathFilter {
   }
 }
 
-/** Globs without `/` match the base name at any depth; the others the whole relative path. One RegExp each. */
+/**
+ * Globs without `/` match the base name at any depth; the others the whole relative path. One
+ * RegExp each, compiled on first use: a plain start subscribes the backend before it needs
+ * the filter, so the compiling happens while the backend crawls.
+ */
 function matcher(patterns: readonly string[]): (rel: string) => boolean {
   const combine = (list: string[]): RegExp | undefined =>
     list.length === 0 ? undefined : new RegExp(list.map((p) => `(?:${picomatch.makeRe(p, { dot: true }).source})`).join('|'))
-  const base = combine(patterns.filter((p) => !p.includes('/')))
-  const full = combine(patterns.filter((p) => p.includes('/')))
-  return (rel) => (base !== undefined && base.test(rel.slice(rel.lastIndexOf('/') + 1))) || (full !== undefined && full.test(rel))
+  let test = (rel: string): boolean => {
+    const base = combine(patterns.filter((p) => !p.includes('/')))
+    const full = combine(patterns.filter((p) => p.includes('/')))
+    test = (r) => (base !== undefined && base.test(r.slice(r.lastIndexOf('/') + 1))) || (full !== undefined && full.test(r))
+    return test(rel)
+  }
+  return (rel) => test(rel)
 }
 
 function isExtension(pattern: string): boolean {

@@ -4,14 +4,14 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULT_EXCLUDE } from './options.js'
 import { createPathFilter } from './path-filter.js'
 import { Reconciler } from './reconciler.js'
-import { dumpTree } from './snapshot.js'
+import { listTree } from './scan.js'
 import { removeTempDirs, summary, tempDir } from './test-support.js'
 
 afterEach(() => removeTempDirs())
 
-// The index built from the backend's own tree (used by a plain start on trees of more than
-// 20,000 paths) must hold what a walk holds.
-describe('Reconciler.populateFrom (the backend tree)', () => {
+// The index built from a listing made while the backend subscribes (a plain start) must
+// hold what a walk holds.
+describe('Reconciler.populateFrom (the listing of a plain start)', () => {
   it('keeps what the filter accepts, prunes excluded directories, and then pairs renames and atomic saves', async () => {
     const dir = tempDir()
     mkdirSync(join(dir, 'p/lib'), { recursive: true })
@@ -21,10 +21,13 @@ describe('Reconciler.populateFrom (the backend tree)', () => {
     writeFileSync(join(dir, 'p/lib/b.mjs'), '1')
     writeFileSync(join(dir, 'skip-me/deep/c.mjs'), '1')
     const filter = createPathFilter({ include: undefined, exclude: [...DEFAULT_EXCLUDE, 'skip-*/**'], recursive: true })
-    const tree = await dumpTree(dir, filter.nativeIgnore)
-    expect(tree).toBeDefined()
+    const tree = await listTree(dir, filter)
+    expect(tree.get(join(dir, 'skip-me'))).toBe(true)
+    expect(tree.has(join(dir, 'skip-me/deep'))).toBe(false) // rejected, with all below it
+    expect(tree.has(join(dir, 'skip-me/deep/c.mjs'))).toBe(false)
+    expect(tree.get(join(dir, 'a.mjs.tmp'))).toBe(false) // files are listed whatever the filter says
     const rec = new Reconciler(dir, dir, filter, false, new Set())
-    expect(summary(rec.populateFrom(tree!, true).changes, dir).sort()).toEqual(['created a.mjs', 'created p/lib/b.mjs'])
+    expect(summary(rec.populateFrom(tree, true).changes, dir).sort()).toEqual(['created a.mjs', 'created p/lib/b.mjs'])
     expect(rec.index.get(join(dir, 'skip-me/deep'))).toBeUndefined()
     expect(rec.index.get(join(dir, 'skip-me/deep/c.mjs'))).toBeUndefined()
     expect(rec.index.get(join(dir, 'p/lib'))?.isDir).toBe(true)

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { dirname, relative, sep } from 'node:path'
+import { relative, sep } from 'node:path'
 import type { Stats } from 'node:fs'
 import type { BackendEvent } from './backend.js'
 import type { FileChange } from './file-change.js'
@@ -90,49 +90,30 @@ export class Reconciler {
   }
 
   /**
-   * Like {@link Reconciler.populate}, from the backend's own tree (see `dumpTree`) instead of a
-   * walk: the same filter, parents before children so excluded directories take their
-   * contents with them. Files are known by name only (identities are filled later).
-   * @param tree - Path -> isDir below the watched directory (logical paths).
-   * @param announce - Emit `created` for each file.
+   * Like {@link Reconciler.populate}, from a listing of names made by `listTree` (which
+   * leaves out the directories the filter rejects) instead of a walk with stats. Files are
+   * known by name only (identities are filled later); directories too (an event on one
+   * without an identity rescans it).
+   * @param tree - Path -> isDir below the watched directory (logical paths); taken over.
+   * @param announce - Emit `created` for each file the filter accepts.
    * @returns Changes.
    */
   populateFrom(tree: Map<string, boolean>, announce: boolean): ReconcileResult {
     const result = emptyResult()
     const dirSt = statQuietly(this.#dir, true)
     this.#dirId = dirSt === undefined ? undefined : identityOf(dirSt)
-    const cut = this.#dir.length + (this.#dir.endsWith(sep) ? 0 : 1)
     tree.delete(this.#dir)
     for (const path of this.#skip) tree.delete(path)
-    const dirs: string[] = []
-    for (const [path, isDir] of tree) if (isDir) dirs.push(path)
-    // Parents before children: an excluded directory takes its whole sub-tree with it.
-    dirs.sort((a, b) => a.length - b.length)
-    const rejected = new Set<string>()
-    for (const path of dirs) {
-      const parent = dirname(path)
-      if (rejected.has(parent) || !this.#filter.acceptsDir(path.slice(cut))) {
-        rejected.add(path)
-        tree.delete(path)
-      }
-    }
     // Files the filter rejects may stay in the index (nothing is ever reported for them, see
     // #removeInto): filtering 50,000 names costs more than keeping them.
-    if (announce || rejected.size > 0) {
-      let lastParent = ''
-      let lastRejected = false
+    if (announce) {
+      const cut = this.#dir.length + (this.#dir.endsWith(sep) ? 0 : 1)
       for (const [path, isDir] of tree) {
         if (isDir) continue
-        const parent = path.slice(0, path.lastIndexOf(sep)) || sep
-        if (parent !== lastParent) {
-          lastParent = parent
-          lastRejected = rejected.has(parent)
-        }
-        if (lastRejected || !this.#filter.acceptsFile(path.slice(cut))) tree.delete(path)
-        else if (announce) result.changes.push(this.#change({ kind: 'created', path }))
+        if (!this.#filter.acceptsFile(path.slice(cut))) tree.delete(path)
+        else result.changes.push(this.#change({ kind: 'created', path }))
       }
     }
-    // Directories stay known by name: an event on one without an identity rescans it.
     this.index.adopt(tree)
     return result
   }

@@ -6,8 +6,8 @@ import { isWithin } from './file-index.js'
 import type { NormalizedOptions } from './options.js'
 import { createPathFilter, type PathFilter } from './path-filter.js'
 import { Reconciler, type CoverageRequest, type ReconcileResult } from './reconciler.js'
-import { nearestExistingDir, realQuietly, statQuietly } from './scan.js'
-import { dumpTree, readSnapshot, writeSnapshotAtomic } from './snapshot.js'
+import { listTree, nearestExistingDir, realQuietly, statQuietly } from './scan.js'
+import { readSnapshot, writeSnapshotAtomic } from './snapshot.js'
 
 /** @internal What a root watcher needs from `watch`. */
 export interface RootContext {
@@ -138,13 +138,24 @@ export class RootWatcher {
     const ignore = this.#ignoreFor(filter.nativeIgnore)
     const useSnapshot = first && this.#snapshot !== undefined && !this.#options.initial
     let announce = !first || this.#options.initial
-    // Subscribe first, index second, so nothing falls between the two. A plain start (nothing
-    // to announce, no snapshot) reads the backend's own tree (dumpTree: several times cheaper
-    // than a walk, but it lacks what the backend itself missed while subscribing, so only the
-    // changes after onReady are promised, as with the bare backend); `initial` and snapshots
-    // walk the tree themselves.
+    // A plain start (nothing to announce, no snapshot) lists the tree while the backend
+    // subscribes: the backend crawls on its own thread, so the listing costs little extra
+    // time. What is created or deleted while both run may be missing from (or linger in) the
+    // index, so only the changes after onReady are promised, as with the bare backend.
+    // `initial` and snapshots subscribe first and walk the tree second, so nothing falls
+    // between the two.
     const plain = !announce && !useSnapshot
-    if (!(await this.#subscribe(main, ignore))) return this.#wait()
+    // The backend's crawl starts first (subscribeDir calls it before its first await), then
+    // the listing, whose first slice runs at once. Not for links to follow or a root reached
+    // through a link (paths must be the logical ones).
+    const subscribing = this.#subscribe(main, ignore)
+    const listing = plain && !this.#options.followSymlinks && real === this.#dir ? listTree(this.#dir, filter) : undefined
+    // Settled either way: a listing that fails falls back to the walk below.
+    const listed = listing?.catch(() => undefined)
+    if (!(await subscribing)) {
+      await listed
+      return this.#wait()
+    }
     for (const sub of this.#subs.filter((s) => s.kind === 'waiter')) await this.#drop(sub)
 
     let catchUp: readonly BackendEvent[] | undefined
@@ -158,8 +169,7 @@ export class RootWatcher {
       if (before === undefined) announce = true
       else catchUp = await eventsSince(real, this.#snapshot, this.#ignoreFor(filter.nativeIgnore))
     }
-    // Not for links to follow or a root reached through a link (the backend's tree has real paths).
-    const tree = plain && !this.#options.followSymlinks && real === this.#dir ? await dumpTree(real, ignore) : undefined
+    const tree = await listed
     const populated = tree === undefined ? rec.populate(announce, false) : rec.populateFrom(tree, announce)
     const announced = new Set(populated.changes.map((c) => c.path))
     const result = catchUp === undefined || before === undefined ? populated : { ...populated, changes: this.#catchUp(catchUp, before, real, announced) }

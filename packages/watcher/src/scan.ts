@@ -97,6 +97,62 @@ export function scanTree(dir: string, options: ScanOptions, visit: (v: ScanVisit
 }
 
 /**
+ * Lists the names below a directory: `readdir` with file types, no stat, in slices of a few
+ * milliseconds with the event loop free between them. Directories the filter rejects are
+ * left out with everything below them (files are listed whatever the filter says of them).
+ * Symbolic links are listed as files (links are not followed).
+ *
+ * A plain start runs this while the backend subscribes: the backend crawls the tree on its
+ * own thread and leaves this one idle, so the index is built in that time instead of after
+ * it. Synchronous reads on this thread compete less with the backend's crawl than the same
+ * reads on libuv's thread pool (measured on 2 cores: 50,000 files listed during a subscribe
+ * cost it about 10% against 20%; see `bench/`).
+ *
+ * @internal
+ * @param dir - Absolute directory (its own entry is not listed).
+ * @param filter - Which directories to descend into.
+ * @returns Path -> isDir for every name below `dir` that was reached.
+ * @throws {@link WatcherError} (rejects) `BACKEND_ERROR` when a directory cannot be read for
+ * another reason than having vanished meanwhile.
+ * @example
+ * ```ts
+ * const tree = await listTree('/srv/plugins', filter)
+ * ```
+ */
+export async function listTree(dir: string, filter: PathFilter): Promise<Map<string, boolean>> {
+  const tree = new Map<string, boolean>()
+  const cut = dir.length + (dir.endsWith(sep) ? 0 : 1)
+  const pending = [dir]
+  while (pending.length > 0) {
+    const until = performance.now() + LIST_SLICE_MS
+    do {
+      const current = pending.pop()!
+      let names
+      try {
+        names = readdirSync(current, { withFileTypes: true })
+      } catch (cause) {
+        if (isGone(cause)) continue
+        throw new WatcherError('BACKEND_ERROR', `Cannot read directory ${current}: ${(cause as Error).message}`, { cause })
+      }
+      const base = current.endsWith(sep) ? current : current + sep
+      for (const dirent of names) {
+        const path = base + dirent.name
+        if (!dirent.isDirectory()) tree.set(path, false)
+        else if (filter.acceptsDir(path.slice(cut))) {
+          tree.set(path, true)
+          pending.push(path)
+        }
+      }
+    } while (pending.length > 0 && performance.now() < until)
+    if (pending.length > 0) await new Promise((resolve) => setImmediate(resolve))
+  }
+  return tree
+}
+
+/** How long {@link listTree} reads before it lets the event loop run. */
+const LIST_SLICE_MS = 4
+
+/**
  * `lstat` (or `stat` when following links) that returns `undefined` for a path that is gone.
  *
  * @internal

@@ -20,11 +20,12 @@ import { RootWatcher } from './root-watcher.js'
  * directory that goes reports its files as `deleted`; a root that is deleted is waited for
  * and reported again when it comes back.
  *
- * Start-up: the backend is subscribed first and the index built second. Without `initial` or
- * `snapshotFile` the index comes from the backend's own tree (cheap), and what is promised is
- * every change after `onReady` (as with the bare backend, a file created while it subscribes
- * may only be reported at its next change). With `initial` or `snapshotFile` the tree is
- * walked after subscribing, so nothing falls between the two. Identities of files that exist at start are taken by name
+ * Start-up: without `initial` or `snapshotFile` the tree is listed (names only) while the
+ * backend subscribes, which costs little extra time as the backend crawls on its own thread,
+ * and what is promised is every change after `onReady` (as with the bare backend, a file
+ * created or deleted while it subscribes may only be reported at its next change or at the
+ * next reconcile). With `initial` or `snapshotFile` the backend is subscribed first and the
+ * tree walked second, so nothing falls between the two. Identities of files that exist at start are taken by name
  * first and stat-ed right after start (in the background for trees over 2,000 files): a
  * rename of such a file in that window is reported as `deleted` + `created`. A temp file that passes the filters and lives
  * longer than one backend batch is reported like any file (`created`, then `deleted`);
