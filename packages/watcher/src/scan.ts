@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs'
+import { lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs'
 import { dirname, join, sep } from 'node:path'
 import { WatcherError } from './errors.js'
 import { identityOf, isWithin, type Identity } from './file-index.js'
@@ -43,13 +43,8 @@ export interface ScanOptions {
 export function scanTree(dir: string, options: ScanOptions, visit: (v: ScanVisit) => void): void {
   const cut = options.base.length + (options.base.endsWith(sep) ? 0 : 1)
   const walk = (current: string, realCurrent: string | undefined): void => {
-    let names
-    try {
-      names = readdirSync(current, { withFileTypes: true })
-    } catch (cause) {
-      if (isGone(cause)) return
-      throw new WatcherError('BACKEND_ERROR', `Cannot read directory ${current}: ${(cause as Error).message}`, { cause })
-    }
+    const names = readDirQuietly(current)
+    if (names === undefined) return
     for (const dirent of names) {
       // Plain concatenation and slicing: path.join/relative cost more than the readdir here.
       const path = current + sep + dirent.name
@@ -127,13 +122,8 @@ export async function listTree(dir: string, filter: PathFilter): Promise<Map<str
     const until = performance.now() + LIST_SLICE_MS
     do {
       const current = pending.pop()!
-      let names
-      try {
-        names = readdirSync(current, { withFileTypes: true })
-      } catch (cause) {
-        if (isGone(cause)) continue
-        throw new WatcherError('BACKEND_ERROR', `Cannot read directory ${current}: ${(cause as Error).message}`, { cause })
-      }
+      const names = readDirQuietly(current)
+      if (names === undefined) continue
       const base = current.endsWith(sep) ? current : current + sep
       for (const dirent of names) {
         const path = base + dirent.name
@@ -217,6 +207,16 @@ export function nearestExistingDir(path: string): string {
     const parent = dirname(current)
     if (parent === current) return current
     current = parent
+  }
+}
+
+/** `readdir` with file types; `undefined` for a directory that is gone. */
+function readDirQuietly(dir: string): Dirent[] | undefined {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+  } catch (cause) {
+    if (isGone(cause)) return undefined
+    throw new WatcherError('BACKEND_ERROR', `Cannot read directory ${dir}: ${(cause as Error).message}`, { cause })
   }
 }
 
