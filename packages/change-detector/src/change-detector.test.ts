@@ -1,8 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { chmod, mkdir, mkdtemp, open, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ChangeDetector, ChangeDetectorError, fnv1a64Hex, hashFile, fnv1a32, fnv1a64 } from './index.js'
+import { fromFsError } from './errors.js'
+import { readAndHash } from './hash-file.js'
+import type * as HashFile from './hash-file.js'
+
+// The real reader, wrapped so a test can count how often the detector reads a file.
+vi.mock('./hash-file.js', async (importOriginal) => {
+  const real = await importOriginal<typeof HashFile>()
+  return { ...real, readAndHash: vi.fn(real.readAndHash) }
+})
 
 let dir: string
 beforeEach(async () => {
@@ -120,18 +129,25 @@ describe('ChangeDetector', () => {
     await chmod(secret, 0o000)
     const canBypass = process.getuid?.() === 0
     if (canBypass) {
-      // root reads any file; the typed mapping is still checked on a real EACCES below via hashFile
+      // root reads any file: the mapping of EACCES/EPERM is checked directly below
       expect((await detector.check(secret)).status).toBe('added')
     } else {
       await expect(detector.check(secret)).rejects.toMatchObject({ code: 'PERMISSION_DENIED' })
     }
+    for (const code of ['EACCES', 'EPERM']) {
+      expect(fromFsError(Object.assign(new Error(code), { code }), secret)).toMatchObject({ code: 'PERMISSION_DENIED', path: secret })
+    }
+    expect(fromFsError(Object.assign(new Error('EIO'), { code: 'EIO' }), secret).code).toBe('IO_ERROR')
   })
 
   it('reads a file once for concurrent checks of the same path', async () => {
     const file = join(dir, 'big.bin')
     await writeFile(file, Buffer.alloc(4 * 1024 * 1024, 7))
     const detector = new ChangeDetector()
+    const reads = vi.mocked(readAndHash)
+    reads.mockClear()
     const results = await Promise.all(Array.from({ length: 8 }, () => detector.check(file, { verify: true })))
+    expect(reads).toHaveBeenCalledTimes(1)
     expect(new Set(results.map((r) => r.hash)).size).toBe(1)
     expect(results.every((r) => r.read)).toBe(true)
     // All eight got the very same observation object's hash from one read: the inflight map is

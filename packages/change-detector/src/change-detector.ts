@@ -253,7 +253,13 @@ export class ChangeDetector {
       const { before, after } = read
       // Unlinked while we read it: deleted, or replaced by an atomic save (a new inode at the
       // same path). Only the path can tell; a replacement is read again below.
-      const replaced = after.nlink === 0n ? await stat(path, { bigint: true }).catch(() => undefined) : undefined
+      const replaced =
+        after.nlink === 0n
+          ? await stat(path, { bigint: true }).catch((error: unknown) => {
+              if (isGone(error)) return undefined
+              throw fromFsError(error, path)
+            })
+          : undefined
       if (after.nlink === 0n && replaced === undefined) return this.#gone(path)
       const stable = replaced === undefined && before.size === after.size && before.mtimeNs === after.mtimeNs && BigInt(read.bytes) === after.size
       if (stable) {
