@@ -9,7 +9,6 @@ export interface BackendEvent {
 
 /** @internal A live native subscription. */
 export interface BackendSubscription {
-  readonly dir: string
   unsubscribe(): Promise<void>
 }
 
@@ -47,7 +46,6 @@ export async function subscribeDir(
       { ignore: [...ignore] },
     )
     return {
-      dir,
       unsubscribe: async () => {
         if (!live) return
         live = false

@@ -41,7 +41,7 @@ export interface PathFilterSpec {
 export function createPathFilter(spec: PathFilterSpec): PathFilter {
   if (spec.only !== undefined) {
     const only = spec.only
-    const ignore = [new RegExp(`^(?!${escapeRegExp(only)}$)`)]
+    const ignore = [onlyName(only)]
     return { acceptsFile: (rel) => rel === only, acceptsDir: () => false, nativeIgnore: ignore, nestedIgnore: ignore }
   }
   const excluded = matcher(spec.exclude)
@@ -103,6 +103,17 @@ function isExtension(pattern: string): boolean {
   return pattern.startsWith('.') && !/[/*?[\]{}()!+@]/.test(pattern)
 }
 
-function escapeRegExp(text: string): string {
+/**
+ * A native ignore pattern that keeps one base name and drops everything else in a directory.
+ * @internal
+ * @param name - The base name to keep.
+ * @returns The RegExp for @parcel/watcher's `ignore`.
+ */
+export function onlyName(name: string): RegExp {
+  return new RegExp(`^(?!${escapeRegExp(name)}$)`)
+}
+
+/** @internal Escapes `text` for use inside a RegExp. */
+export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { relative, sep } from 'node:path'
+import { relative } from 'node:path'
 import type { Stats } from 'node:fs'
 import type { BackendEvent } from './backend.js'
 import type { FileChange } from './file-change.js'
@@ -72,16 +72,15 @@ export class Reconciler {
 
   /**
    * First scan after subscribing: fills the index; with `announce`, reports every file as
-   * `created`. Files are not stat-ed unless `statFiles` (identities are filled later).
+   * `created`. Files are not stat-ed (identities are filled later, see {@link Reconciler.fill}).
    * @param announce - Emit `created` for each file.
-   * @param statFiles - Stat files now.
    * @returns Changes and coverage requests (followed links).
    */
-  populate(announce: boolean, statFiles: boolean): ReconcileResult {
+  populate(announce: boolean): ReconcileResult {
     const result = emptyResult()
     const dirSt = statQuietly(this.#dir, true)
     this.#dirId = dirSt === undefined ? undefined : identityOf(dirSt)
-    this.#scan(this.#dir, statFiles, (v) => {
+    this.#scan(this.#dir, false, (v) => {
       this.index.set(v.path, !v.isDir && v.id === undefined ? UNSTATED_FILE : { isDir: v.isDir, id: v.id }, v.parent)
       if (v.link !== undefined) result.cover.push(linkRequest(v))
       if (announce && !v.isDir) result.changes.push(this.#change({ kind: 'created', path: v.path }))
@@ -90,32 +89,20 @@ export class Reconciler {
   }
 
   /**
-   * Like {@link Reconciler.populate}, from a listing of names made by `listTree` (which
-   * leaves out the directories the filter rejects) instead of a walk with stats. Files are
-   * known by name only (identities are filled later); directories too (an event on one
-   * without an identity rescans it).
+   * Like {@link Reconciler.populate} for a plain start (nothing announced, no snapshot), from
+   * the names `listTree` found while the backend subscribed, instead of a walk. Files the
+   * filter rejects may stay in the index (nothing is ever reported for them, see
+   * #removeInto): filtering 50,000 names costs more than keeping them. Files and directories
+   * are known by name only (identities are filled later; an event on a directory without
+   * one rescans it).
    * @param tree - Path -> isDir below the watched directory (logical paths); taken over.
-   * @param announce - Emit `created` for each file the filter accepts.
-   * @returns Changes.
+   * @returns Nothing to report (as {@link Reconciler.populate} without `announce`).
    */
-  populateFrom(tree: Map<string, boolean>, announce: boolean): ReconcileResult {
-    const result = emptyResult()
+  populateFrom(tree: Map<string, boolean>): ReconcileResult {
     const dirSt = statQuietly(this.#dir, true)
     this.#dirId = dirSt === undefined ? undefined : identityOf(dirSt)
-    tree.delete(this.#dir)
-    for (const path of this.#skip) tree.delete(path)
-    // Files the filter rejects may stay in the index (nothing is ever reported for them, see
-    // #removeInto): filtering 50,000 names costs more than keeping them.
-    if (announce) {
-      const cut = this.#dir.length + (this.#dir.endsWith(sep) ? 0 : 1)
-      for (const [path, isDir] of tree) {
-        if (isDir) continue
-        if (!this.#filter.acceptsFile(path.slice(cut))) tree.delete(path)
-        else result.changes.push(this.#change({ kind: 'created', path }))
-      }
-    }
     this.index.adopt(tree)
-    return result
+    return emptyResult()
   }
 
   /**

@@ -4,10 +4,10 @@ import { WatcherError } from './errors.js'
 import type { FileChange } from './file-change.js'
 import { isWithin } from './file-index.js'
 import type { NormalizedOptions } from './options.js'
-import { createPathFilter, type PathFilter } from './path-filter.js'
+import { createPathFilter, escapeRegExp, onlyName, type PathFilter } from './path-filter.js'
 import { Reconciler, type CoverageRequest, type ReconcileResult } from './reconciler.js'
 import { listTree, nearestExistingDir, realQuietly, statQuietly } from './scan.js'
-import { readSnapshot, writeSnapshotAtomic } from './snapshot.js'
+import { readSnapshot, snapshotTempPath, writeSnapshotAtomic } from './snapshot.js'
 
 /** @internal What a root watcher needs from `watch`. */
 export interface RootContext {
@@ -66,7 +66,7 @@ export class RootWatcher {
     this.#options = ctx.options
     this.#dir = root
     this.#snapshot = ctx.options.snapshotFile?.(root)
-    this.#skip = new Set(this.#snapshot === undefined ? [] : [this.#snapshot, `${this.#snapshot}.${process.pid}.tmp`])
+    this.#skip = new Set(this.#snapshot === undefined ? [] : [this.#snapshot, snapshotTempPath(this.#snapshot)])
   }
 
   /**
@@ -167,10 +167,10 @@ export class RootWatcher {
         if (this.#options.onSnapshotError === 'error') throw error
       }
       if (before === undefined) announce = true
-      else catchUp = await eventsSince(real, this.#snapshot, this.#ignoreFor(filter.nativeIgnore))
+      else catchUp = await eventsSince(real, this.#snapshot, ignore)
     }
     const tree = await listed
-    const populated = tree === undefined ? rec.populate(announce, false) : rec.populateFrom(tree, announce)
+    const populated = tree === undefined ? rec.populate(announce) : rec.populateFrom(tree)
     const announced = new Set(populated.changes.map((c) => c.path))
     const result = catchUp === undefined || before === undefined ? populated : { ...populated, changes: this.#catchUp(catchUp, before, real, announced) }
     this.#announced = announced
@@ -295,7 +295,7 @@ export class RootWatcher {
     if (request.kind === 'link-file') {
       const target = request.real!
       sub = { kind: 'link-file', logical: request.path, real: dirname(target), target, handle: undefined, closed: false }
-      if (!(await this.#subscribe(sub, [new RegExp(`^(?!${escapeRegExp(basename(target))}$)`)]))) return
+      if (!(await this.#subscribe(sub, [onlyName(basename(target))]))) return
       // A change between the scan and this subscription.
       await this.#publish(this.#rec.apply([{ path: request.path, type: 'create' }], false, undefined))
       return
@@ -364,8 +364,4 @@ export class RootWatcher {
   #ignoreFor(ignore: readonly (string | RegExp)[]): Array<string | RegExp> {
     return [...ignore, ...this.#skip]
   }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 }

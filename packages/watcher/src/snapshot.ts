@@ -67,6 +67,16 @@ export function readSnapshot(file: string, dir: string): Map<string, boolean> | 
 }
 
 /**
+ * Where {@link writeSnapshotAtomic} writes before renaming (never reported as a change).
+ * @internal
+ * @param file - The snapshot file.
+ * @returns The temp file's path.
+ */
+export function snapshotTempPath(file: string): string {
+  return `${file}.${process.pid}.tmp`
+}
+
+/**
  * Writes a snapshot of `dir` atomically: to `file.<pid>.tmp`, then renamed over `file`.
  *
  * @internal
@@ -81,7 +91,7 @@ export function readSnapshot(file: string, dir: string): Map<string, boolean> | 
  * ```
  */
 export async function writeSnapshotAtomic(dir: string, file: string, ignore: readonly (string | RegExp)[]): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`
+  const tmp = snapshotTempPath(file)
   try {
     await parcel.writeSnapshot(dir, tmp, { ignore: [...ignore] })
     renameSync(tmp, file)
