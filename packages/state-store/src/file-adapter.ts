@@ -234,11 +234,11 @@ class FileAdapter implements StateAdapter {
     const movedTo = `${path}.corrupt-${stamp}-${process.pid}-${++this.#tempCounter}`
     try {
       await rename(path, movedTo)
-      await this.#syncDir(movedTo)
-      return movedTo
     } catch {
-      return undefined
+      return undefined // left where it is; the corrupt event says so
     }
+    await this.#syncDir(movedTo)
+    return movedTo
   }
 
   async #writeDurably(target: string, bytes: Buffer): Promise<void> {
