@@ -1,5 +1,5 @@
 import type { RegistryError } from './errors.js'
-import type { JsonValue } from './json.js'
+import type { JsonValue } from '@hotswap/state-store'
 import type { PluginSource } from './plugin-source.js'
 
 /** A log line from a plugin or a loader. */

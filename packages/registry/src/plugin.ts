@@ -1,6 +1,6 @@
 import { valid as validSemver } from 'semver'
 import { RegistryError } from './errors.js'
-import type { JsonValue } from './json.js'
+import type { JsonValue } from '@hotswap/state-store'
 
 /** Where a plugin's `ctx.log` goes: the registry's `events$` (`type: 'log'`) and its logger. */
 export interface PluginLog {

@@ -7,7 +7,7 @@ import { RegistryError } from './errors.js'
 import type { FailurePhase, RegistryEvent } from './events.js'
 import { createHandle } from './handle.js'
 import type { PluginHandle, UnknownApi } from './handle.js'
-import { toJson } from './json.js'
+import { toJsonValue } from '@hotswap/state-store'
 import { Lifecycle } from './lifecycle.js'
 import type { LoadedPlugin, Loader, LoaderLogEntry, PrepareOptions, SetupInit } from './loader.js'
 import { validatePluginIdentity } from './plugin.js'
@@ -442,7 +442,7 @@ class Registry implements PluginRegistry {
     if (raw === undefined) return undefined
     let data
     try {
-      data = toJson(raw)
+      data = toJsonValue(raw, 'state')
     } catch (error) {
       throw new RegistryError('SAVE_STATE_FAILED', `saveState() of ${entry.id}@${plugin.version} returned something that is not JSON: ${(error as Error).message}`, {
         cause: error,

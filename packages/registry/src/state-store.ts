@@ -1,22 +1,10 @@
-import type { JsonObject, JsonValue } from './json.js'
+import type { StateSnapshot } from '@hotswap/state-store'
 
 /**
- * One saved state of one plugin version, the shape `@hotswap/state-store` keeps.
+ * One saved state of one plugin version: `@hotswap/state-store`'s snapshot. The registry
+ * writes `schemaVersion` 1 and puts `reason`, `loader` and `hash` in `metadata`.
  */
-export interface PluginStateSnapshot {
-  /** The plugin id. */
-  readonly pluginId: string
-  /** The semver version that produced the state. */
-  readonly pluginVersion: string
-  /** The version of the snapshot's shape (the registry writes 1). */
-  readonly schemaVersion: number
-  /** When it was taken, in milliseconds since the epoch. */
-  readonly timestamp: number
-  /** What `saveState()` returned. */
-  readonly data: JsonValue
-  /** Facts about the snapshot: `reason`, `loader`, `hash`. */
-  readonly metadata: JsonObject
-}
+export type PluginStateSnapshot = StateSnapshot
 
 /**
  * Where the registry keeps state snapshots. `@hotswap/state-store` fits it as is; without
