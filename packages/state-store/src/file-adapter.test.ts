@@ -1,3 +1,4 @@
+import { fnv1a32Hex } from '@hotswap/change-detector'
 import { createHash } from 'node:crypto'
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -120,7 +121,7 @@ describe('fileAdapter corruption handling', () => {
     const dir = await tempDir()
     const old = { id: 'legacy', version: '0.9.0', savedAt: 1_600_000_000_000, state: { visits: 41, names: ['ann'] } }
     const body = JSON.stringify(old)
-    await writeFile(join(dir, 'legacy@1.snap'), `${JSON.stringify({ format: 1, fnv1a32: fnv1a32(body) })}\n${body}`)
+    await writeFile(join(dir, 'legacy@1.snap'), `${JSON.stringify({ format: 1, fnv1a32: fnv1a32Hex(body) })}\n${body}`)
     const events: AdapterEvent[] = []
     const store = await createStateStore({ adapter: fileAdapter({ dir }), onEvent: (e) => void (e.type === 'migrated' && events.push(e)) })
     const latest = await store.latest('legacy')
@@ -142,7 +143,7 @@ describe('fileAdapter corruption handling', () => {
   it('a format-1 file with a wrong checksum is corrupt, not migrated', async () => {
     const dir = await tempDir()
     const body = JSON.stringify({ id: 'legacy', version: '0.9.0', savedAt: 1, state: { visits: 41 } })
-    await writeFile(join(dir, 'legacy@1.snap'), `${JSON.stringify({ format: 1, fnv1a32: fnv1a32(body) })}\n${body.replace('41', '42')}`)
+    await writeFile(join(dir, 'legacy@1.snap'), `${JSON.stringify({ format: 1, fnv1a32: fnv1a32Hex(body) })}\n${body.replace('41', '42')}`)
     const store = await createStateStore({ adapter: fileAdapter({ dir }) })
     await expect(store.latest('legacy')).rejects.toMatchObject({ code: 'CORRUPT' })
     await store.close()
@@ -193,10 +194,4 @@ function futureFile(format: number, body: string): Buffer {
   const prefix = `hotswap-state ${format} ${bytes.length}`
   const digest = createHash('sha256').update(`${prefix}\n${body}`).digest('hex')
   return Buffer.concat([Buffer.from(`${prefix} ${digest}\n`), bytes])
-}
-
-function fnv1a32(text: string): string {
-  let h = 0x811c9dc5
-  for (const byte of Buffer.from(text)) h = Math.imul(h ^ byte, 0x01000193) >>> 0
-  return h.toString(16).padStart(8, '0')
 }

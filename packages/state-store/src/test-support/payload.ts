@@ -1,4 +1,5 @@
 // Test support: deterministic snapshot payloads whose integrity can be checked after a crash.
+import { fnv1a32 } from '@hotswap/change-detector'
 
 /** The data a crash-test child saves as snapshot number `seq` of plugin `id`. */
 export interface CrashPayload {
@@ -10,15 +11,9 @@ export interface CrashPayload {
 
 /** Builds the payload for (id, seq): a body whose length and content depend on both, and its hash. */
 export function payloadFor(id: string, seq: number, maxBody = 48_000): CrashPayload {
-  const seed = fnv(`${id}#${seq}`)
+  const seed = fnv1a32(`${id}#${seq}`)
   const length = 16 + (seed % maxBody)
   const unit = `${id}:${seq}:${seed.toString(36)};`
   const body = unit.repeat(Math.ceil(length / unit.length)).slice(0, length)
-  return { id, seq, body, check: fnv(body).toString(16) }
-}
-
-function fnv(text: string): number {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0
-  return hash
+  return { id, seq, body, check: fnv1a32(body).toString(16) }
 }
