@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Packs every published workspace package (packages/*, private ones skipped) with `pnpm pack`
 // into a temporary directory and fails when a tarball holds anything but `package.json`,
-// `README.md`, a LICENSE file and `dist/**`, or lacks `package.json`, `README.md` or `dist/`.
+// `README.md`, a LICENSE file and `dist/**`, or lacks `package.json`, `README.md`, `LICENSE` or
+// `dist/`.
 // The tarballs are read here (gzip + tar headers), not taken from pnpm's report.
 //
 // Usage: node scripts/check-packs.mjs        (build the packages first: pnpm run build)
@@ -14,7 +15,7 @@ import { gunzipSync } from 'node:zlib'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const ALLOWED = [/^package\.json$/, /^README\.md$/i, /^LICEN[CS]E(\.md|\.txt)?$/i, /^dist\/.+/]
-const REQUIRED = [/^package\.json$/, /^README\.md$/i, /^dist\/.+/]
+const REQUIRED = [/^package\.json$/, /^README\.md$/i, /^LICEN[CS]E(\.md|\.txt)?$/i, /^dist\/.+/]
 
 const out = await mkdtemp(join(tmpdir(), 'hotswap-packs-'))
 let failures = 0
@@ -55,7 +56,8 @@ try {
       console.error(`FAIL  ${manifest.name}@${manifest.version} (${tarball})`)
       for (const f of extra) console.error(`        not allowed: ${f}`)
       for (const m of missing) console.error(`        missing:     ${m}`)
-      console.error('        fix the "files" field of its package.json (only "dist" is published)')
+      console.error('        fix the "files" field of its package.json (only "dist" is published; npm adds README.md')
+      console.error('        and LICENSE from the package folder: copy the repository\'s LICENSE there)')
     } else {
       console.log(`ok    ${manifest.name}@${manifest.version}: ${files.length} files (${files.filter((f) => !f.startsWith('dist/')).join(', ')}, ${files.filter((f) => f.startsWith('dist/')).length} in dist/)`)
     }
