@@ -28,36 +28,39 @@ async function age(path: string, secondsAgo = 60): Promise<void> {
 }
 
 describe('ChangeDetector', () => {
-  it('says added, then unchanged after commit, then modified on a real change', async () => {
+  it('says added, then unchanged, then modified on a real change, each against the previous check', async () => {
     const file = join(dir, 'a.mjs')
     await writeFile(file, 'export default 1')
     const detector = new ChangeDetector()
     const first = await detector.check(file)
     expect(first).toMatchObject({ status: 'added', hash: fnv1a64Hex('export default 1'), previousHash: undefined, size: 16 })
-    detector.commit(file, first.hash!)
-    expect((await detector.check(file)).status).toBe('unchanged')
+    expect(await detector.check(file)).toMatchObject({ status: 'unchanged', hash: first.hash, previousHash: first.hash })
     await writeFile(file, 'export default 2')
     const changed = await detector.check(file)
     expect(changed).toMatchObject({ status: 'modified', hash: fnv1a64Hex('export default 2'), previousHash: first.hash })
+    expect((await detector.check(file)).status).toBe('unchanged')
   })
 
-  it('keeps reporting a change until it is committed (a failed reload is seen again)', async () => {
+  it('gives a hash and a size whenever the file exists, and none when it is removed (narrowed by status)', async () => {
     const file = join(dir, 'a.mjs')
-    await writeFile(file, 'v1')
+    await writeFile(file, 'abc')
     const detector = new ChangeDetector()
-    detector.commit(file, (await detector.check(file)).hash!)
-    await writeFile(file, 'v2')
-    expect((await detector.check(file)).status).toBe('modified')
-    expect((await detector.check(file)).status).toBe('modified')
-    detector.commit(file, fnv1a64Hex('v2'))
-    expect((await detector.check(file)).status).toBe('unchanged')
+    const result = await detector.check(file)
+    if (result.status === 'removed') throw new Error('expected the file to exist')
+    // No `!` needed: the type of `hash` and `size` is narrowed by `status`.
+    const hash: string = result.hash
+    const size: number = result.size
+    expect([hash, size]).toEqual([fnv1a64Hex('abc'), 3])
+    await unlink(file)
+    const gone = await detector.check(file)
+    expect(gone).toEqual({ path: file, status: 'removed', hash: undefined, previousHash: hash, size: undefined, read: false })
   })
 
   it('treats a touch without a content change as unchanged', async () => {
     const file = join(dir, 'a.mjs')
     await writeFile(file, 'same')
     const detector = new ChangeDetector()
-    detector.commit(file, (await detector.check(file)).hash!)
+    await detector.check(file)
     const later = Date.now() / 1000 + 5
     await utimes(file, later, later)
     const result = await detector.check(file)
@@ -69,7 +72,7 @@ describe('ChangeDetector', () => {
     const file = join(dir, 'a.mjs')
     await writeFile(file, 'identical build output')
     const detector = new ChangeDetector()
-    detector.commit(file, (await detector.check(file)).hash!)
+    await detector.check(file)
     await writeFile(file, 'identical build output')
     expect((await detector.check(file)).status).toBe('unchanged')
   })
@@ -79,7 +82,7 @@ describe('ChangeDetector', () => {
     await writeFile(file, 'content')
     await age(file)
     const detector = new ChangeDetector()
-    detector.commit(file, (await detector.check(file)).hash!)
+    await detector.check(file)
     const fast = await detector.check(file)
     expect(fast).toMatchObject({ status: 'unchanged', read: false })
     const verified = await detector.check(file, { verify: true })
@@ -90,8 +93,7 @@ describe('ChangeDetector', () => {
     const file = join(dir, 'a.mjs')
     await writeFile(file, 'aaaa')
     const detector = new ChangeDetector({ racyWindowMs: 60_000 })
-    const first = await detector.check(file)
-    detector.commit(file, first.hash!)
+    await detector.check(file)
     // Same size, and the mtime forced back to the very same value: only a re-read can see it.
     const { mtime } = await stat(file)
     await writeFile(file, 'bbbb')
@@ -100,18 +102,16 @@ describe('ChangeDetector', () => {
     expect(second).toMatchObject({ status: 'modified', read: true, hash: fnv1a64Hex('bbbb') })
   })
 
-  it('reports delete as removed and a recreate as modified or unchanged by content', async () => {
+  it('reports a delete as removed with the hash it had, and the file coming back as added', async () => {
     const file = join(dir, 'a.mjs')
     await writeFile(file, 'one')
     const detector = new ChangeDetector()
-    detector.commit(file, (await detector.check(file)).hash!)
+    await detector.check(file)
     await unlink(file)
     expect(await detector.check(file)).toMatchObject({ status: 'removed', hash: undefined, previousHash: fnv1a64Hex('one') })
+    expect(await detector.check(file)).toMatchObject({ status: 'removed', previousHash: undefined })
     await writeFile(file, 'one')
-    expect((await detector.check(file)).status).toBe('unchanged')
-    await unlink(file)
-    await writeFile(file, 'two')
-    expect((await detector.check(file)).status).toBe('modified')
+    expect(await detector.check(file)).toMatchObject({ status: 'added', hash: fnv1a64Hex('one'), previousHash: undefined })
   })
 
   it('says removed with no previous hash for a path it never saw', async () => {
@@ -199,37 +199,17 @@ describe('ChangeDetector', () => {
     expect(final.hash).toBe(prefixHash(chunks))
   }, 30_000)
 
-  it('scans for every difference, including a committed file that is gone', async () => {
-    const detector = new ChangeDetector()
-    const files = ['a.mjs', 'b.mjs', 'c.mjs'].map((f) => join(dir, f))
-    for (const f of files) await writeFile(f, f)
-    for (const f of files) detector.commit(f, (await detector.check(f)).hash!)
-    await writeFile(files[0]!, 'changed')
-    await unlink(files[1]!)
-    const added = join(dir, 'd.mjs')
-    await writeFile(added, 'new')
-    await mkdir(join(dir, 'dir.mjs'))
-    const { changes, errors } = await detector.scan([files[0]!, files[2]!, added, join(dir, 'dir.mjs')])
-    expect(changes.map((c) => [c.path, c.status]).sort()).toEqual(
-      [
-        [files[0], 'modified'],
-        [files[1], 'removed'],
-        [added, 'added'],
-      ].sort(),
-    )
-    expect(errors.map((e) => e.code)).toEqual(['IS_DIRECTORY'])
-  })
-
-  it('forgets a path and validates what is committed', async () => {
+  it('forgets a path, and refuses bad options with INVALID_OPTIONS', async () => {
     const file = join(dir, 'a.mjs')
     await writeFile(file, 'x')
     const detector = new ChangeDetector()
-    detector.commit(file, (await detector.check(file)).hash!)
-    expect(detector.baseline(file)).toBe(fnv1a64Hex('x'))
+    await detector.check(file)
     expect(detector.forget(file)).toBe(true)
+    expect(detector.forget(file)).toBe(false)
     expect((await detector.check(file)).status).toBe('added')
-    expect(() => detector.commit(file, 'not-a-hash')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
-    expect(() => new ChangeDetector({ scanConcurrency: 0 })).toThrow(ChangeDetectorError)
+    for (const options of [{ racyWindowMs: -1 }, { maxRereads: 1.5 }, { maxRereads: -1 }, { racyWindowMs: Number.NaN }]) {
+      expect(() => new ChangeDetector(options)).toThrow(expect.objectContaining({ name: 'ChangeDetectorError', code: 'INVALID_OPTIONS' }))
+    }
   })
 })
 
@@ -247,9 +227,9 @@ describe('hashFile', () => {
   it('gives typed errors for a missing file, a directory and bad options', async () => {
     await expect(hashFile(join(dir, 'missing'))).rejects.toMatchObject({ code: 'IO_ERROR', cause: expect.objectContaining({ code: 'ENOENT' }) })
     await expect(hashFile(dir)).rejects.toMatchObject({ code: 'IS_DIRECTORY' })
-    await expect(hashFile(dir, { bits: 16 as 32 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    await expect(hashFile(dir, { bits: 16 as 32 })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' })
     await writeFile(join(dir, 'f'), 'x')
-    await expect(hashFile(join(dir, 'f'), { bufferSize: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    await expect(hashFile(join(dir, 'f'), { bufferSize: 0 })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' })
   })
 })
 

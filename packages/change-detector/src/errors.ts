@@ -4,9 +4,9 @@
  * - `PERMISSION_DENIED`: the file exists but cannot be read (EACCES/EPERM);
  * - `UNSTABLE`: the file kept changing while it was being hashed (it is still being written);
  * - `IO_ERROR`: any other failure of the file system;
- * - `INVALID_ARGUMENT`: a caller passed something this package cannot hash.
+ * - `INVALID_OPTIONS`: a caller passed an option or an input this package cannot use (the message says which).
  */
-export type ChangeDetectorErrorCode = 'IS_DIRECTORY' | 'PERMISSION_DENIED' | 'UNSTABLE' | 'IO_ERROR' | 'INVALID_ARGUMENT'
+export type ChangeDetectorErrorCode = 'IS_DIRECTORY' | 'PERMISSION_DENIED' | 'UNSTABLE' | 'IO_ERROR' | 'INVALID_OPTIONS'
 
 /**
  * The typed error of `@hotswap/change-detector`: switch on `code`; the underlying error, if

@@ -89,7 +89,7 @@ describe('fnv1a32 / fnv1a64', () => {
   })
 
   it('reject input that is neither bytes nor a string with a typed error', () => {
-    expect(() => fnv1a64(42 as unknown as string)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+    expect(() => fnv1a64(42 as unknown as string)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
     expect(() => fnv1a32(null as unknown as string)).toThrow(ChangeDetectorError)
   })
 })

@@ -25,7 +25,7 @@ const state: State64 = { lo: 0, hi: 0 }
  *
  * @param input - a `Uint8Array`/`Buffer`, or a string (hashed as UTF-8, lone surrogates as U+FFFD)
  * @returns the hash as an unsigned 32-bit integer
- * @throws {@link ChangeDetectorError} `INVALID_ARGUMENT` when `input` is neither bytes nor a string
+ * @throws {@link ChangeDetectorError} `INVALID_OPTIONS` when `input` is neither bytes nor a string
  * @example
  * ```ts
  * fnv1a32('foobar') === 0xbf9cf968 // true
@@ -46,7 +46,7 @@ export function fnv1a32(input: HashInput): number {
  *
  * @param input - a `Uint8Array`/`Buffer`, or a string (hashed as UTF-8, lone surrogates as U+FFFD)
  * @returns the hash as an unsigned 64-bit bigint
- * @throws {@link ChangeDetectorError} `INVALID_ARGUMENT` when `input` is neither bytes nor a string
+ * @throws {@link ChangeDetectorError} `INVALID_OPTIONS` when `input` is neither bytes nor a string
  * @example
  * ```ts
  * fnv1a64('foobar') === 0x85944171f73967e8n // true
@@ -63,7 +63,7 @@ export function fnv1a64(input: HashInput): bigint {
  *
  * @param input - a `Uint8Array`/`Buffer`, or a string (hashed as UTF-8)
  * @returns the hash, zero-padded to 16 hex digits
- * @throws {@link ChangeDetectorError} `INVALID_ARGUMENT` when `input` is neither bytes nor a string
+ * @throws {@link ChangeDetectorError} `INVALID_OPTIONS` when `input` is neither bytes nor a string
  * @example
  * ```ts
  * fnv1a64Hex('foobar') // '85944171f73967e8'
@@ -79,7 +79,7 @@ export function fnv1a64Hex(input: HashInput): string {
  *
  * @param input - a `Uint8Array`/`Buffer`, or a string (hashed as UTF-8)
  * @returns the hash, zero-padded to 8 hex digits
- * @throws {@link ChangeDetectorError} `INVALID_ARGUMENT` when `input` is neither bytes nor a string
+ * @throws {@link ChangeDetectorError} `INVALID_OPTIONS` when `input` is neither bytes nor a string
  * @example
  * ```ts
  * fnv1a32Hex('foobar') // 'bf9cf968'
@@ -94,7 +94,7 @@ export function fnv1a32Hex(input: HashInput): string {
  *
  * @param hash - an unsigned 64-bit value
  * @returns the hash, zero-padded to 16 hex digits
- * @throws {@link ChangeDetectorError} `INVALID_ARGUMENT` when `hash` is negative or wider than 64 bits
+ * @throws {@link ChangeDetectorError} `INVALID_OPTIONS` when `hash` is negative or wider than 64 bits
  * @example
  * ```ts
  * toHex64(0xcbf29ce484222325n) // 'cbf29ce484222325'
@@ -102,7 +102,7 @@ export function fnv1a32Hex(input: HashInput): string {
  */
 export function toHex64(hash: bigint): string {
   if (hash < 0n || hash > 0xffffffffffffffffn) {
-    throw new ChangeDetectorError('INVALID_ARGUMENT', `toHex64 takes an unsigned 64-bit bigint, got ${hash}`)
+    throw new ChangeDetectorError('INVALID_OPTIONS', `toHex64 takes an unsigned 64-bit bigint, got ${hash}`)
   }
   return hash.toString(16).padStart(16, '0')
 }
@@ -112,7 +112,7 @@ export function toHex64(hash: bigint): string {
  *
  * @param hex - one to sixteen hex digits, without `0x`
  * @returns the value as a bigint
- * @throws {@link ChangeDetectorError} `INVALID_ARGUMENT` when `hex` is not 1 to 16 hex digits
+ * @throws {@link ChangeDetectorError} `INVALID_OPTIONS` when `hex` is not 1 to 16 hex digits
  * @example
  * ```ts
  * fromHex64('85944171f73967e8') === 0x85944171f73967e8n // true
@@ -120,7 +120,7 @@ export function toHex64(hash: bigint): string {
  */
 export function fromHex64(hex: string): bigint {
   if (!/^[0-9a-fA-F]{1,16}$/.test(hex)) {
-    throw new ChangeDetectorError('INVALID_ARGUMENT', `fromHex64 takes 1 to 16 hex digits, got ${JSON.stringify(hex)}`)
+    throw new ChangeDetectorError('INVALID_OPTIONS', `fromHex64 takes 1 to 16 hex digits, got ${JSON.stringify(hex)}`)
   }
   return BigInt('0x' + hex)
 }
@@ -131,11 +131,7 @@ export function fromHex64(hex: string): bigint {
  *
  * @param input - the bytes to hash
  * @returns the hash as an unsigned 64-bit bigint
- * @throws {@link ChangeDetectorError} `INVALID_ARGUMENT` when `input` is not a Uint8Array
- * @example
- * ```ts
- * fnv1a64JsOnly(Buffer.from('foobar')) === fnv1a64('foobar') // true
- * ```
+ * @throws {@link ChangeDetectorError} `INVALID_OPTIONS` when `input` is not a Uint8Array
  * @internal
  */
 export function fnv1a64JsOnly(input: Uint8Array): bigint {
@@ -158,7 +154,7 @@ function run64(input: HashInput, keepState: boolean): bigint | undefined {
 export function assertBytes(input: unknown): asserts input is Uint8Array {
   if (!(input instanceof Uint8Array)) {
     throw new ChangeDetectorError(
-      'INVALID_ARGUMENT',
+      'INVALID_OPTIONS',
       `expected a Uint8Array, Buffer or string to hash, got ${input === null ? 'null' : typeof input}`,
     )
   }

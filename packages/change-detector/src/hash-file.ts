@@ -30,7 +30,7 @@ export function hashFile(path: string, options?: HashFileOptions & { readonly bi
 export async function hashFile(path: string, options: HashFileOptions = {}): Promise<number | bigint> {
   const bits = options.bits ?? 64
   if (bits !== 32 && bits !== 64) {
-    throw new ChangeDetectorError('INVALID_ARGUMENT', `hashFile: bits must be 32 or 64, got ${String(bits)}`, { path })
+    throw new ChangeDetectorError('INVALID_OPTIONS', `hashFile: bits must be 32 or 64, got ${String(bits)}`, { path })
   }
   const read = await readAndHash(path, bits, options.bufferSize)
   return bits === 32 ? read.h32 : toBigInt(read.lo, read.hi)
@@ -95,7 +95,7 @@ const POOL_MAX = 8
 
 function takeBuffer(size: number): Buffer {
   if (!Number.isInteger(size) || size < 1) {
-    throw new ChangeDetectorError('INVALID_ARGUMENT', `bufferSize must be a positive integer, got ${size}`)
+    throw new ChangeDetectorError('INVALID_OPTIONS', `bufferSize must be a positive integer, got ${size}`)
   }
   const index = pool.findIndex((b) => b.length === size)
   if (index >= 0) return pool.splice(index, 1)[0]!

@@ -21,7 +21,7 @@ export interface FnvHasher<T extends number | bigint> {
  * Creates an incremental FNV-1a 64 hasher.
  *
  * @returns a hasher whose `digest()` is an unsigned 64-bit bigint
- * @throws never; `update` throws {@link ChangeDetectorError} `INVALID_ARGUMENT` for a chunk that is neither bytes nor a string
+ * @throws {@link ChangeDetectorError} `INVALID_OPTIONS` from `update` for a chunk that is neither bytes nor a string
  * @example
  * ```ts
  * const h = createFnv1a64()
@@ -69,7 +69,7 @@ export function createFnv1a64(): FnvHasher<bigint> {
  * Creates an incremental FNV-1a 32 hasher.
  *
  * @returns a hasher whose `digest()` is an unsigned 32-bit number
- * @throws never; `update` throws {@link ChangeDetectorError} `INVALID_ARGUMENT` for a chunk that is neither bytes nor a string
+ * @throws {@link ChangeDetectorError} `INVALID_OPTIONS` from `update` for a chunk that is neither bytes nor a string
  * @example
  * ```ts
  * const h = createFnv1a32()

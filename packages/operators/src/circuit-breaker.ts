@@ -77,7 +77,6 @@ export interface CircuitBreaker {
    * counts as nothing (and frees the half-open trial slot).
    *
    * @returns The protecting operator.
-   * @throws Never itself; the operator errors with {@link CircuitOpenError} when it refuses work.
    * @example
    * ```ts
    * defer(() => reload('greeter')).pipe(retryBackoff({ maxRetries: 2 }), breaker.protect())

@@ -35,7 +35,6 @@ export class OperatorsError extends Error {
    * @param message - What failed and what to do about it.
    * @param options - `cause`: the underlying error, if any.
    * @returns The error.
-   * @throws Never.
    * @example
    * ```ts
    * throw new OperatorsError('INVALID_OPTIONS', 'coalesceByKey: windowMs must be >= 0, got -1')
@@ -79,7 +78,6 @@ export class RetriesExhaustedError extends OperatorsError {
    * @param retries - How many retries were made before giving up.
    * @param cause - The last error of the source.
    * @returns The error.
-   * @throws Never.
    * @example
    * ```ts
    * const error = new RetriesExhaustedError(5, new Error('boom'))
@@ -131,7 +129,6 @@ export class CircuitOpenError extends OperatorsError {
    * @param retryAfterMs - Time until the next trial is allowed.
    * @param cause - The failure that last opened the breaker, if known.
    * @returns The error.
-   * @throws Never.
    * @example
    * ```ts
    * throw new CircuitOpenError('plugin:greeter', 'open', 2500)

@@ -26,11 +26,11 @@ export interface AdapterContractCase {
 /**
  * The behaviour every {@link StateAdapter} must have, as framework-neutral test cases
  * (they use `node:assert`), so that each adapter (memory, file, a later Redis one) is tested
- * the same way. Each case opens its own adapter and closes it.
+ * the same way. Each case opens its own adapter and closes it; a failing case rejects with an
+ * `AssertionError`.
  *
  * @param options - `create` (a fresh adapter per case) and, for persistent adapters, `reopen`.
  * @returns The cases; register each one with your test runner.
- * @throws Never; a failing case rejects with an `AssertionError`.
  * @example
  * ```ts
  * import { describe, it } from 'vitest'

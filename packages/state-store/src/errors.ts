@@ -46,7 +46,6 @@ export class StateStoreError extends Error {
    * @param options - `cause`: the underlying error; `details`: machine-readable facts
    *   (for example `{ pid }` for `LOCKED`, `{ path, movedTo }` for `CORRUPT`).
    * @returns The error.
-   * @throws Never.
    * @example
    * ```ts
    * throw new StateStoreError('NOT_FOUND', 'no snapshot for plugin "greeter"')
@@ -71,7 +70,6 @@ export class StateStoreError extends Error {
  * @param value - Anything caught.
  * @param code - When given, the error must also carry this code.
  * @returns `true` when `value` is a `StateStoreError` (with `code`, if given).
- * @throws Never.
  * @example
  * ```ts
  * if (isStateStoreError(error, 'LOCKED')) console.error('held by pid', error.details.pid)

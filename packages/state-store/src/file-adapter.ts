@@ -34,11 +34,12 @@ export interface FileAdapterOptions {
  * set aside and reported as `corrupt` events, newer formats are refused with
  * `UNSUPPORTED_VERSION` and left untouched, format-1 files are migrated in place on read.
  *
+ * Creating the adapter touches nothing; its `open` (called by `createStateStore`) rejects with
+ * `LOCKED` when a running process holds `dir` (the message and `details.pid` name it) and
+ * `IO_ERROR` when `dir` cannot be created or read.
+ *
  * @param options - `dir` (required) and `fileMode`.
  * @returns A {@link StateAdapter} to pass to `createStateStore`.
- * @throws Never itself; `open` (called by `createStateStore`) rejects with `LOCKED` when a
- *   running process holds `dir` (the message and `details.pid` name it) and `IO_ERROR` when
- *   `dir` cannot be created or read.
  * @example
  * ```ts
  * const store = await createStateStore({ adapter: fileAdapter({ dir: '/var/lib/myhost/state' }) })

@@ -6,10 +6,10 @@ import type { StateSnapshot } from './snapshot.js'
  * Creates an adapter that keeps snapshots in this process's memory: fast, nothing survives
  * a restart. Useful for tests and for hosts that only need state across reloads.
  *
- * Snapshots are deep-copied on the way in and out (`structuredClone`).
+ * Snapshots are deep-copied on the way in and out (`structuredClone`). Its methods reject with
+ * `CLOSED` before `open` and after `close`.
  *
  * @returns A {@link StateAdapter} to pass to `createStateStore`.
- * @throws Never; its methods reject with `CLOSED` before `open` and after `close`.
  * @example
  * ```ts
  * const store = await createStateStore({ adapter: memoryAdapter() })

@@ -19,7 +19,6 @@ const WINDOWS_RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[
  *
  * @param id - The candidate id; any value is accepted and checked.
  * @returns A sentence saying what is wrong, or `undefined` for a valid id.
- * @throws Never.
  * @example
  * ```ts
  * pluginIdProblem('greeter')   // undefined
@@ -40,7 +39,6 @@ export function pluginIdProblem(id: unknown): string | undefined {
  *
  * @param id - The candidate id.
  * @returns `true` for a valid id.
- * @throws Never.
  * @example
  * ```ts
  * isValidPluginId('greeter') // true
@@ -55,7 +53,6 @@ export function isValidPluginId(id: unknown): id is string {
  * Asserts that a plugin id is valid (see {@link pluginIdProblem} for the rule).
  *
  * @param id - The candidate id.
- * @returns Nothing; narrows `id` to `string`.
  * @throws {@link StateStoreError} with code `INVALID_ID` saying what is wrong with the id.
  * @example
  * ```ts

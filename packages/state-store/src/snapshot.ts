@@ -85,7 +85,7 @@ export type ValuePath = string | readonly (string | number)[]
  * @param fallback - What to return when the value is missing or of the wrong kind.
  * @param guard - Optional type guard that the value must pass.
  * @returns The value at `path`, or `fallback`.
- * @throws Never (a throwing guard propagates its own error).
+ * @throws Whatever `guard` throws (its own error propagates).
  * @example
  * ```ts
  * const count = readValue(await store.latest('counter'), 'count', 0)            // number

@@ -126,7 +126,6 @@ export interface StateStore {
    * @param type - The event type, for example `'corrupt'`.
    * @param listener - Gets the events of that type.
    * @returns A function that stops listening.
-   * @throws Never.
    * @example
    * ```ts
    * const off = store.on('corrupt', (event) => log.warn(event.error.message, event.movedTo))

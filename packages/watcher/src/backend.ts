@@ -22,11 +22,6 @@ export interface BackendSubscription {
  * @param onError - Called with a backend error reported after start.
  * @returns Resolves once every directory of the tree is watched.
  * @throws {@link WatcherError} (rejects) `WATCH_LIMIT` or `BACKEND_ERROR`.
- * @example
- * ```ts
- * const sub = await subscribeDir('/p', [], (events) => console.log(events), console.error)
- * await sub.unsubscribe()
- * ```
  */
 export async function subscribeDir(
   dir: string,
@@ -71,10 +66,6 @@ export async function subscribeDir(
  * @param ignore - Same ignore list as the subscription.
  * @returns The events.
  * @throws {@link WatcherError} (rejects) `BACKEND_ERROR`.
- * @example
- * ```ts
- * const events = await eventsSince('/p', '/tmp/p.snapshot', [])
- * ```
  */
 export async function eventsSince(dir: string, file: string, ignore: readonly (string | RegExp)[]): Promise<readonly BackendEvent[]> {
   try {

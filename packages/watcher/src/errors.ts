@@ -62,12 +62,6 @@ export class WatcherError extends Error {
  * @param cause - What the backend threw or passed to its callback.
  * @param dir - The directory that was being watched.
  * @returns A `WatcherError` with `cause` set.
- * @throws Never.
- * @example
- * ```ts
- * const err = toWatcherError(new Error("inotify_add_watch on '/p' failed: No space left on device"), '/p')
- * err.code // 'WATCH_LIMIT'
- * ```
  */
 export function toWatcherError(cause: unknown, dir: string): WatcherError {
   if (cause instanceof WatcherError) return cause

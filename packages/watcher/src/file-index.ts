@@ -31,11 +31,6 @@ export const UNSTATED_FILE: IndexEntry = Object.freeze({ isDir: false, id: undef
  * @internal
  * @param st - The stat result.
  * @returns The identity.
- * @throws Never.
- * @example
- * ```ts
- * identityOf(statSync('/p/a.mjs')).ino
- * ```
  */
 export function identityOf(st: Stats): Identity {
   return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, birthtimeMs: st.birthtimeMs }
@@ -50,11 +45,6 @@ export function identityOf(st: Stats): Identity {
  * @param a - Remembered identity.
  * @param b - Current identity.
  * @returns Whether both describe the same file.
- * @throws Never.
- * @example
- * ```ts
- * sameFile(before, identityOf(statSync(newPath)))
- * ```
  */
 export function sameFile(a: Identity, b: Identity): boolean {
   if (a.dev !== b.dev || a.ino !== b.ino) return false
@@ -69,11 +59,6 @@ export function sameFile(a: Identity, b: Identity): boolean {
  * @param a - Remembered identity.
  * @param b - Current identity.
  * @returns Whether nothing changed.
- * @throws Never.
- * @example
- * ```ts
- * unchanged(entry.id, identityOf(statSync(path)))
- * ```
  */
 export function unchanged(a: Identity, b: Identity): boolean {
   return sameFile(a, b) && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs
@@ -220,11 +205,6 @@ export class FileIndex {
  * @param path - Absolute path.
  * @param dir - Absolute directory.
  * @returns `true` when inside.
- * @throws Never.
- * @example
- * ```ts
- * isWithin('/a/b', '/a') // true
- * ```
  */
 export function isWithin(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep)

@@ -131,10 +131,6 @@ export interface NormalizedOptions {
  * @param options - The options passed to `watch`.
  * @returns The normalised options.
  * @throws {@link WatcherError} `INVALID_OPTIONS` for a bad value.
- * @example
- * ```ts
- * normalizeOptions(['/p'], { recursive: false }).recursive // false
- * ```
  */
 export function normalizeOptions(roots: readonly string[], options: WatchOptions): NormalizedOptions {
   const bad = (what: string): never => {

@@ -32,11 +32,6 @@ export interface PathFilterSpec {
  * @internal
  * @param spec - include, exclude, recursive and (for a file root) the one name to keep.
  * @returns The filter.
- * @throws Never.
- * @example
- * ```ts
- * createPathFilter({ include: ['.mjs'], exclude: ['*.tmp'], recursive: true }).acceptsFile('a/b.mjs') // true
- * ```
  */
 export function createPathFilter(spec: PathFilterSpec): PathFilter {
   if (spec.only !== undefined) {

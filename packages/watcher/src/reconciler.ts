@@ -96,7 +96,7 @@ export class Reconciler {
    * are known by name only (identities are filled later; an event on a directory without
    * one rescans it).
    * @param tree - Path -> isDir below the watched directory (logical paths); taken over.
-   * @returns Nothing to report (as {@link Reconciler.populate} without `announce`).
+   * @returns An empty result (as {@link Reconciler.populate} without `announce`).
    */
   populateFrom(tree: Map<string, boolean>): ReconcileResult {
     const dirSt = statQuietly(this.#dir, true)

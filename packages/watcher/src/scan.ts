@@ -35,10 +35,6 @@ export interface ScanOptions {
  * @param visit - Called for each accepted path.
  * @throws {@link WatcherError} `BACKEND_ERROR` when a directory cannot be read for another
  * reason than having vanished meanwhile.
- * @example
- * ```ts
- * scanTree('/p', { filter, base: '/p', follow: false, statFiles: true }, (v) => console.log(v.path))
- * ```
  */
 export function scanTree(dir: string, options: ScanOptions, visit: (v: ScanVisit) => void): void {
   const cut = options.base.length + (options.base.endsWith(sep) ? 0 : 1)
@@ -109,10 +105,6 @@ export function scanTree(dir: string, options: ScanOptions, visit: (v: ScanVisit
  * @returns Path -> isDir for every name below `dir` that was reached.
  * @throws {@link WatcherError} (rejects) `BACKEND_ERROR` when a directory cannot be read for
  * another reason than having vanished meanwhile.
- * @example
- * ```ts
- * const tree = await listTree('/srv/plugins', filter)
- * ```
  */
 export async function listTree(dir: string, filter: PathFilter): Promise<Map<string, boolean>> {
   const tree = new Map<string, boolean>()
@@ -150,10 +142,6 @@ const LIST_SLICE_MS = 4
  * @param follow - Follow a final symbolic link.
  * @returns The stats or `undefined`.
  * @throws {@link WatcherError} `BACKEND_ERROR` for other failures than the path being gone.
- * @example
- * ```ts
- * statQuietly('/p/a.mjs', false)?.isFile()
- * ```
  */
 export function statQuietly(path: string, follow: boolean): Stats | undefined {
   try {
@@ -169,11 +157,6 @@ export function statQuietly(path: string, follow: boolean): Stats | undefined {
  * @internal
  * @param path - Absolute path.
  * @returns The real path or `undefined`.
- * @throws Never.
- * @example
- * ```ts
- * realQuietly('/p/link')
- * ```
  */
 export function realQuietly(path: string): string | undefined {
   try {
@@ -188,11 +171,6 @@ export function realQuietly(path: string): string | undefined {
  * @internal
  * @param path - Absolute path.
  * @returns The directory (at worst the file system root).
- * @throws Never.
- * @example
- * ```ts
- * nearestExistingDir('/tmp/not/yet') // '/tmp'
- * ```
  */
 export function nearestExistingDir(path: string): string {
   let current = path

@@ -16,10 +16,6 @@ import { WatcherError, toWatcherError } from './errors.js'
  * @param dir - The directory it must describe.
  * @returns `undefined` when the file does not exist, else path -> isDir of every entry.
  * @throws {@link WatcherError} `SNAPSHOT_UNREADABLE` when it cannot be read or is malformed.
- * @example
- * ```ts
- * const entries = readSnapshot('/var/cache/plugins.snapshot', '/srv/plugins')
- * ```
  */
 export function readSnapshot(file: string, dir: string): Map<string, boolean> | undefined {
   let buf: Buffer
@@ -85,10 +81,6 @@ export function snapshotTempPath(file: string): string {
  * @param ignore - The same ignore list as the subscription.
  * @returns Resolves once written.
  * @throws {@link WatcherError} `BACKEND_ERROR` when the backend or the rename fails.
- * @example
- * ```ts
- * await writeSnapshotAtomic('/srv/plugins', '/var/cache/plugins.snapshot', [])
- * ```
  */
 export async function writeSnapshotAtomic(dir: string, file: string, ignore: readonly (string | RegExp)[]): Promise<void> {
   const tmp = snapshotTempPath(file)
