@@ -5,7 +5,8 @@ export default defineProject({
     name: 'docs',
     include: ['test/**/*.test.ts'],
     // Each guide runs its blocks one after another; guides run side by side.
-    testTimeout: 40_000,
+    // Generous: a guide or README runs several Node processes, on a machine that may be busy.
+    testTimeout: 120_000,
     maxConcurrency: 4,
   },
 })

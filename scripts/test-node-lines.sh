@@ -35,7 +35,7 @@ for version in "${versions[@]}"; do
   fi
   echo "test-node-lines: === Node $("$bin/node" --version) ($bin/node) ==="
   started=$(date +%s)
-  if PATH="$bin:$PATH" HOTSWAP_NODE_LINE="$version" pnpm exec turbo run test --concurrency=1; then
+  if PATH="$bin:$PATH" HOTSWAP_NODE_LINE="$version" pnpm exec turbo run test --concurrency=1 --continue; then
     summary+=("Node $version: passed in $(( $(date +%s) - started )) s")
   else
     summary+=("Node $version: FAILED after $(( $(date +%s) - started )) s")

@@ -1,15 +1,19 @@
-// Reads the fenced code blocks of a guide and runs them the way a reader would: files are
-// written into a fresh directory, runnable blocks are executed there with Node, one process
-// each, in the order the guide shows them.
+// Reads the fenced code blocks of a guide (docs/*.md) or of a package README and runs them the
+// way a reader would: files are written into a fresh directory, runnable blocks are executed
+// there with Node, one process each, in the order the text shows them.
 //
 // Info-string flags (after the language, e.g. ```ts test):
 //   test         run the block (ts is stripped of types with esbuild first; top-level await ok)
+//   until=<text> with test: the block is a program that runs until stopped (a watcher, a
+//                server): once its output holds <text> (URI-encoded, e.g. %20 for a space) it
+//                gets SIGINT, as from Ctrl-C, and must then exit by itself with code 0
 //   file=<path>  write the block to <path> in the guide's directory (a plugin, a package.json)
 //   fragment     a partial snippet that is neither run nor type-checked (use sparingly)
 // A block inside an HTML comment (<!-- ... -->) is not rendered but is handled the same way:
 // use it for setup a reader does not need to see.
 import { spawn } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, isAbsolute, join, normalize, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,6 +26,7 @@ export const REPO_DIR: string = resolve(DOCS_DIR, '..')
 export const CODE_LANGS: ReadonlySet<string> = new Set(['ts', 'js', 'mjs', 'cjs', 'typescript', 'javascript'])
 
 export interface Block {
+  /** The Markdown file: a guide's name in `docs/` (`watcher.md`) or a path from the repository root (`packages/watcher/README.md`). */
   readonly guide: string
   /** 1-based line of the opening fence. */
   readonly line: number
@@ -29,6 +34,8 @@ export interface Block {
   readonly test: boolean
   readonly fragment: boolean
   readonly file: string | undefined
+  /** With `until=`: the output that shows the program is up, after which it gets SIGINT. */
+  readonly until: string | undefined
   readonly code: string
 }
 
@@ -50,6 +57,7 @@ export function parseBlocks(guide: string, markdown: string): Block[] {
     }
     if (j >= lines.length) throw new Error(`${guide}:${i + 1}: code block is never closed`)
     const fileFlag = flags.find((f) => f.startsWith('file='))
+    const untilFlag = flags.find((f) => f.startsWith('until='))
     blocks.push({
       guide,
       line: i + 1,
@@ -57,6 +65,7 @@ export function parseBlocks(guide: string, markdown: string): Block[] {
       test: flags.includes('test'),
       fragment: flags.includes('fragment'),
       file: fileFlag?.slice('file='.length),
+      until: untilFlag === undefined ? undefined : decodeURIComponent(untilFlag.slice('until='.length)),
       code: body.join('\n') + '\n',
     })
     i = j
@@ -67,6 +76,17 @@ export function parseBlocks(guide: string, markdown: string): Block[] {
 /** Reads and parses one guide in `docs/`. */
 export async function readGuide(name: string): Promise<Block[]> {
   return parseBlocks(name, await readFile(join(DOCS_DIR, name), 'utf8'))
+}
+
+/** The READMEs whose examples are run like the guides': every package's and the host's (paths from the repository root). */
+export async function listReadmes(): Promise<string[]> {
+  const packages = (await readdir(join(REPO_DIR, 'packages'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => `packages/${d.name}/README.md`)
+  return [...packages.sort(), 'apps/host/README.md'].filter((f) => existsSync(join(REPO_DIR, f)))
+}
+
+/** Reads and parses a README, named by its path from the repository root. */
+export async function readReadme(path: string): Promise<Block[]> {
+  return parseBlocks(path, await readFile(join(REPO_DIR, path), 'utf8'))
 }
 
 /** A fresh directory in which `node_modules` resolves to the docs package's dependencies. */
@@ -93,6 +113,8 @@ export interface RunResult {
   readonly stdout: string
   readonly stderr: string
   readonly ms: number
+  /** Whether the `until=` text was printed (always false without one). */
+  readonly sawUntil: boolean
 }
 
 /** Strips a `test` block's types and runs it with Node in `dir`; rejects with its output unless it exits 0. */
@@ -100,9 +122,13 @@ export async function runBlock(dir: string, block: Block, timeoutMs = 25_000): P
   const { code } = await transform(block.code, { loader: block.lang.startsWith('t') ? 'ts' : 'js', format: 'esm', target: 'node20', sourcefile: where(block) })
   const file = join(dir, `.block-${block.line}.mjs`)
   await writeFile(file, code)
-  const result = await runNode(dir, file, timeoutMs)
+  const result = await runNode(dir, file, timeoutMs, block.until)
+  if (block.until !== undefined && !result.sawUntil) {
+    throw new Error(`${where(block)}: the block never printed ${JSON.stringify(block.until)} (until=)\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`)
+  }
   if (result.code !== 0) {
-    const why = result.signal ? `was killed (${result.signal}${result.ms >= timeoutMs ? `, over ${timeoutMs} ms` : ''})` : `exited with ${String(result.code)}`
+    const stopped = block.until === undefined ? '' : ' after SIGINT'
+    const why = result.signal ? `was killed${stopped} (${result.signal}${result.signal === 'SIGKILL' ? `, over ${timeoutMs} ms` : ''})` : `exited${stopped} with ${String(result.code)}`
     throw new Error(`${where(block)}: the block ${why}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`)
   }
   return result
@@ -131,9 +157,9 @@ export async function runGuide(name: string, blocks: readonly Block[]): Promise<
   return { ran, wrote }
 }
 
-/** `guide.md:line`, for messages. */
+/** `docs/guide.md:line` or `packages/x/README.md:line`, for messages. */
 export function where(block: Block): string {
-  return `docs/${block.guide}:${block.line}`
+  return `${block.guide.includes('/') ? '' : 'docs/'}${block.guide}:${block.line}`
 }
 
 /** The path of `file` relative to the repository, for messages. */
@@ -141,22 +167,38 @@ export function fromRepo(file: string): string {
   return relative(REPO_DIR, file)
 }
 
-function runNode(cwd: string, file: string, timeoutMs: number): Promise<RunResult> {
+function runNode(cwd: string, file: string, timeoutMs: number, until: string | undefined): Promise<RunResult> {
   const started = performance.now()
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [file], { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    let sawUntil = false
+    let timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    const watchFor = (): void => {
+      if (until === undefined || sawUntil || !(stdout + stderr).includes(until)) return
+      sawUntil = true
+      stderr += `[guide-blocks: SIGINT after ${Math.round(performance.now() - started)} ms]\n`
+      child.kill('SIGINT')
+      // From here on it has a whole timeout of its own to shut down.
+      clearTimeout(timer)
+      timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    }
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+      watchFor()
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+      watchFor()
+    })
     child.on('error', (error) => {
       clearTimeout(timer)
       reject(error)
     })
     child.on('close', (code, signal) => {
       clearTimeout(timer)
-      resolvePromise({ code, signal, stdout, stderr, ms: performance.now() - started })
+      resolvePromise({ code, signal, stdout, stderr, ms: performance.now() - started, sawUntil })
     })
   })
 }

@@ -1,11 +1,12 @@
-// The guides cannot rot: every code block in docs/*.md is run (or written as a file the next
-// blocks use) against the built @hotswap packages, the TypeScript blocks are type-checked,
-// every relative link resolves, and the performance tables match bench/results.
+// The guides cannot rot: every code block in docs/*.md and in the READMEs of the packages and
+// the host is run (or written as a file the next blocks use) against the built @hotswap
+// packages, the TypeScript blocks are type-checked, every relative link resolves, and the
+// performance tables match bench/results.
 import { existsSync } from 'node:fs'
 import { readFile, readdir } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { CODE_LANGS, DOCS_DIR, REPO_DIR, readGuide, runGuide, where } from './guide-blocks.js'
+import { CODE_LANGS, DOCS_DIR, REPO_DIR, listReadmes, readGuide, readReadme, runGuide, where } from './guide-blocks.js'
 import type { Block } from './guide-blocks.js'
 import { typecheckBlocks } from './typecheck-blocks.js'
 import { readResults, updateRegions } from '../scripts/bench-tables.mjs'
@@ -17,7 +18,10 @@ const KNOWN_TYPE_PROBLEMS: readonly RegExp[] = []
 const guides = (await readdir(DOCS_DIR)).filter((f) => f.endsWith('.md')).sort()
 const blocksByGuide = new Map<string, Block[]>()
 for (const guide of guides) blocksByGuide.set(guide, await readGuide(guide))
-const allBlocks = [...blocksByGuide.values()].flat()
+const readmes = await listReadmes()
+const blocksByReadme = new Map<string, Block[]>()
+for (const readme of readmes) blocksByReadme.set(readme, await readReadme(readme))
+const allBlocks = [...blocksByGuide.values(), ...blocksByReadme.values()].flat()
 
 describe('guide code blocks', () => {
   it('every JS/TS block says whether it runs, is a file, or is a fragment', () => {
@@ -39,6 +43,21 @@ describe('guide code blocks', () => {
     })
   }
 
+  it('every package README is read, and each one with JS/TS code runs some of it', () => {
+    expect(readmes).toEqual(expect.arrayContaining(['packages/watcher/README.md', 'apps/host/README.md']))
+    const withCode = readmes.filter((r) => (blocksByReadme.get(r) ?? []).some((b) => CODE_LANGS.has(b.lang) && !b.fragment && b.file === undefined))
+    expect(withCode.filter((r) => !(blocksByReadme.get(r) ?? []).some((b) => b.test))).toEqual([])
+  })
+
+  for (const readme of readmes) {
+    const blocks = blocksByReadme.get(readme) ?? []
+    if (!blocks.some((b) => b.test)) continue
+    it.concurrent(`${readme} runs`, async () => {
+      const { ran } = await runGuide(readme, blocks)
+      expect(ran).toBe(blocks.filter((b) => b.test && b.file === undefined).length)
+    })
+  }
+
   it.concurrent('the TypeScript blocks type-check against the packages’ declarations', async () => {
     const problems = await typecheckBlocks(allBlocks)
     const known = problems.filter((p) => KNOWN_TYPE_PROBLEMS.some((k) => k.test(p)))
@@ -49,8 +68,7 @@ describe('guide code blocks', () => {
 })
 
 describe('links', () => {
-  const readmes = ['README.md', ...['change-detector', 'operators', 'pipeline', 'registry', 'state-store', 'watcher'].map((p) => `packages/${p}/README.md`)]
-  const files = [...guides.map((g) => join('docs', g)), ...readmes].filter((f) => existsSync(join(REPO_DIR, f)))
+  const files = [...guides.map((g) => join('docs', g)), 'README.md', ...readmes].filter((f) => existsSync(join(REPO_DIR, f)))
   for (const file of files) {
     it(`relative links in ${file} resolve`, async () => {
       const text = await readFile(join(REPO_DIR, file), 'utf8')

@@ -48,5 +48,5 @@ describe('plugin id rule', () => {
       ),
       { numRuns: 1000 },
     )
-  })
+  }, 30_000) // pure CPU; on a shared 2-core machine 1,000 runs took 9 s on Node 22
 })
