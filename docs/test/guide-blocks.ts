@@ -89,10 +89,13 @@ export async function readReadme(path: string): Promise<Block[]> {
   return parseBlocks(path, await readFile(join(REPO_DIR, path), 'utf8'))
 }
 
-/** A fresh directory in which `node_modules` resolves to the docs package's dependencies. */
-export async function makeGuideDir(label: string): Promise<string> {
+/**
+ * A fresh directory in which `node_modules` resolves to the docs package's dependencies, or to
+ * `nodeModules` (a user's project with the packed packages installed).
+ */
+export async function makeGuideDir(label: string, nodeModules: string = join(DOCS_DIR, 'node_modules')): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `hotswap-docs-${label.replace(/[^a-z0-9]+/gi, '-')}-`))
-  await symlink(join(DOCS_DIR, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  await symlink(nodeModules, join(dir, 'node_modules'), 'dir')
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'guide-example', private: true, type: 'module' }) + '\n')
   return dir
 }
@@ -134,9 +137,9 @@ export async function runBlock(dir: string, block: Block, timeoutMs = 25_000): P
   return result
 }
 
-/** Runs the blocks of one guide in order in a fresh directory, which is removed afterwards. */
-export async function runGuide(name: string, blocks: readonly Block[]): Promise<{ ran: number; wrote: number }> {
-  const dir = await makeGuideDir(name.replace(/\.md$/, ''))
+/** Runs the blocks of one guide in order in a fresh directory (see {@link makeGuideDir}), which is removed afterwards. */
+export async function runGuide(name: string, blocks: readonly Block[], nodeModules?: string): Promise<{ ran: number; wrote: number }> {
+  const dir = await makeGuideDir(name.replace(/\.md$/, ''), nodeModules)
   let ran = 0
   let wrote = 0
   try {

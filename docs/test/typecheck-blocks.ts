@@ -24,9 +24,12 @@ export function isTypeScriptBlock(block: Block): boolean {
   return block.file === undefined ? block.test : /\.[mc]?ts$/.test(block.file)
 }
 
-/** Type-checks the blocks; resolves to one message per diagnostic (empty when all is well). */
-export async function typecheckBlocks(blocks: readonly Block[]): Promise<string[]> {
-  const dir = await makeGuideDir('typecheck')
+/**
+ * Type-checks the blocks; resolves to one message per diagnostic (empty when all is well).
+ * With `nodeModules` (a user's project), the packages and `@types/node` come from there.
+ */
+export async function typecheckBlocks(blocks: readonly Block[], nodeModules?: string): Promise<string[]> {
+  const dir = await makeGuideDir('typecheck', nodeModules)
   try {
     const byFile = new Map<string, { block: Block; offset: number }>()
     for (const block of blocks.filter(isTypeScriptBlock)) {
@@ -37,7 +40,8 @@ export async function typecheckBlocks(blocks: readonly Block[]): Promise<string[
       await writeFile(path, `${block.code}export {}\n`)
       byFile.set(path, { block, offset: block.line + 1 })
     }
-    const program = ts.createProgram([...byFile.keys()], OPTIONS)
+    const options = nodeModules === undefined ? OPTIONS : { ...OPTIONS, typeRoots: [join(nodeModules, '@types')] }
+    const program = ts.createProgram([...byFile.keys()], options)
     return ts.getPreEmitDiagnostics(program).map((d) => {
       const text = ts.flattenDiagnosticMessageText(d.messageText, '\n')
       const origin = d.file ? byFile.get(d.file.fileName) : undefined
