@@ -3,7 +3,15 @@ import type { BigIntStats } from 'node:fs'
 import { ChangeDetectorError, fromFsError } from './errors.js'
 import { readAndHash, readHex64 } from './hash-file.js'
 
-/** The outcome of {@link ChangeDetector.check} for one path. */
+/**
+ * The outcome of {@link ChangeDetector.check} for one path.
+ *
+ * @example
+ * ```ts
+ * const status: ChangeStatus = (await detector.check('plugins/greeter.mjs')).status
+ * if (status === 'added' || status === 'modified') console.log('reload greeter')
+ * ```
+ */
 export type ChangeStatus = 'added' | 'modified' | 'unchanged' | 'removed'
 
 /**

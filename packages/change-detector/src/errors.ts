@@ -5,6 +5,17 @@
  * - `UNSTABLE`: the file kept changing while it was being hashed (it is still being written);
  * - `IO_ERROR`: any other failure of the file system;
  * - `INVALID_OPTIONS`: a caller passed an option or an input this package cannot use (the message says which).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await detector.check('plugins/greeter.mjs')
+ * } catch (error) {
+ *   const code: ChangeDetectorErrorCode | undefined = error instanceof ChangeDetectorError ? error.code : undefined
+ *   if (code === 'UNSTABLE') console.log('still being written; check again on the next change')
+ *   else throw error
+ * }
+ * ```
  */
 export type ChangeDetectorErrorCode = 'IS_DIRECTORY' | 'PERMISSION_DENIED' | 'UNSTABLE' | 'IO_ERROR' | 'INVALID_OPTIONS'
 

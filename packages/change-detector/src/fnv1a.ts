@@ -12,7 +12,15 @@ import {
   type State64,
 } from './kernel.js'
 
-/** What the FNV functions hash: bytes as they are, or a string as its UTF-8 bytes. */
+/**
+ * What the FNV functions hash: bytes as they are, or a string as its UTF-8 bytes.
+ *
+ * @example
+ * ```ts
+ * const inputs: HashInput[] = ['héllo', new TextEncoder().encode('héllo'), Buffer.from('héllo')]
+ * inputs.map(fnv1a64Hex) // the same hash three times
+ * ```
+ */
 export type HashInput = Uint8Array | string
 
 const state: State64 = { lo: 0, hi: 0 }

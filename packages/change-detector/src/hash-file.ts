@@ -3,7 +3,15 @@ import type { BigIntStats } from 'node:fs'
 import { ChangeDetectorError, fromFsError } from './errors.js'
 import { FNV32_OFFSET, FNV64_OFFSET_HI, FNV64_OFFSET_LO, hex32, toBigInt, update32, update64, type State64 } from './kernel.js'
 
-/** Options of {@link hashFile}. */
+/**
+ * Options of {@link hashFile}.
+ *
+ * @example
+ * ```ts
+ * const options: HashFileOptions = { bits: 32, bufferSize: 1 << 20 } // a number, read 1 MiB at a time
+ * const hash = await hashFile('plugins/big.wasm', options)
+ * ```
+ */
 export interface HashFileOptions {
   /** Hash width: 64 (default, a bigint) or 32 (a number). */
   readonly bits?: 32 | 64

@@ -5,6 +5,13 @@ import { FNV32_OFFSET, FNV64_OFFSET_HI, FNV64_OFFSET_LO, hex32, toBigInt, update
  * An incremental FNV-1a hasher: feed chunks with `update`, read the hash with `digest`.
  * Hashing chunks one after another gives the same result as hashing their concatenation,
  * also for strings split inside a surrogate pair.
+ *
+ * @example
+ * ```ts
+ * const hasher: FnvHasher<bigint> = createFnv1a64()
+ * for (const file of ['a.mjs', 'b.mjs']) hasher.update(file).update(await readFile(file))
+ * console.log(hasher.digestHex()) // one hash over names and contents
+ * ```
  */
 export interface FnvHasher<T extends number | bigint> {
   /** Adds bytes, or a string's UTF-8 bytes; returns the hasher for chaining. */

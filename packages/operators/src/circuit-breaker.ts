@@ -5,10 +5,30 @@ import { CircuitOpenError, OperatorsError } from './errors.js'
 /**
  * The state of a {@link CircuitBreaker}: `'closed'` lets work through, `'open'` refuses it,
  * `'half-open'` lets one trial through to decide between the two.
+ *
+ * @example
+ * ```ts
+ * breaker.state$.subscribe((state: CircuitState) => {
+ *   if (state === 'open') console.warn(`${breaker.name} is refusing work for now`)
+ * })
+ * ```
  */
 export type CircuitState = 'closed' | 'open' | 'half-open'
 
-/** Options of {@link createCircuitBreaker}. */
+/**
+ * Options of {@link createCircuitBreaker}.
+ *
+ * @example
+ * ```ts
+ * const options: CircuitBreakerOptions = {
+ *   name: 'plugin:greeter',
+ *   failureThreshold: 3, // open after 3 failures in a row
+ *   resetAfterMs: 10_000, // then one trial after 10 s
+ *   isFailure: (error) => !(error instanceof TypeError), // caller bugs do not open it
+ * }
+ * const breaker = createCircuitBreaker(options)
+ * ```
+ */
 export interface CircuitBreakerOptions {
   /** Names the breaker in errors (for example `'plugin:greeter'`). Default `'circuit'`. */
   readonly name?: string
@@ -25,7 +45,15 @@ export interface CircuitBreakerOptions {
   readonly scheduler?: SchedulerLike
 }
 
-/** A point-in-time view of a {@link CircuitBreaker}, for status pages and tests. */
+/**
+ * A point-in-time view of a {@link CircuitBreaker}, for status pages and tests.
+ *
+ * @example
+ * ```ts
+ * const { name, state, consecutiveFailures, failureThreshold } = breaker.snapshot()
+ * console.log(`${name}: ${state} (${consecutiveFailures}/${failureThreshold})`)
+ * ```
+ */
 export interface CircuitBreakerSnapshot {
   /** The breaker's name. */
   readonly name: string
@@ -50,6 +78,15 @@ export interface CircuitBreakerSnapshot {
  * threshold, refuses work for a while instead of letting it fail again. Create one with
  * {@link createCircuitBreaker}; create one per independent resource (for example one per
  * plugin) since state is shared by everything that goes through the same breaker.
+ *
+ * @example
+ * ```ts
+ * const breaker: CircuitBreaker = createCircuitBreaker({ name: 'plugin:greeter', failureThreshold: 3 })
+ * defer(() => reload('greeter')).pipe(breaker.protect()).subscribe({
+ *   error: (error) => console.error(error instanceof CircuitOpenError ? 'not now' : error),
+ * })
+ * breaker.close() // completes state$ when the plugin goes away
+ * ```
  */
 export interface CircuitBreaker {
   /** The breaker's name, as given in the options. */

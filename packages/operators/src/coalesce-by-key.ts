@@ -21,6 +21,12 @@ export const DROP_KEY: unique symbol = Symbol('coalesceByKey.DROP_KEY')
  * A value waits `minMs * factor^n` (at most `maxMs`) where `n` is how many earlier values of
  * the same key arrived within the last `maxMs`. Busy keys therefore wait longer, and the
  * window shrinks back to `minMs` as old arrivals age out of that `maxMs` horizon.
+ *
+ * @example
+ * ```ts
+ * // 50 ms when quiet, doubling per recent change up to 1 s
+ * changes$.pipe(coalesceByKey((c) => c.pluginId, { windowMs: { minMs: 50, maxMs: 1000, factor: 2 } }))
+ * ```
  */
 export interface AdaptiveWindow {
   /** The window of a key that has been quiet for `maxMs`. */
@@ -35,13 +41,42 @@ export interface AdaptiveWindow {
  * A custom window: given the values of the key's current burst (oldest first, the newest one
  * last, at most `historySize` of them) and their arrival times, return how many milliseconds
  * the key must stay quiet before it is emitted. Called once per incoming value.
+ *
+ * @example
+ * ```ts
+ * // wait longer for bursts that touch a package.json
+ * const windowMs: CustomWindow<Change> = (values) => (values.some((c) => c.path.endsWith('package.json')) ? 500 : 50)
+ * changes$.pipe(coalesceByKey((c) => c.pluginId, { windowMs }))
+ * ```
  */
 export type CustomWindow<T> = (recentValues: readonly T[], recentTimes: readonly number[]) => number
 
-/** The trailing window of {@link coalesceByKey}: fixed milliseconds, adaptive or custom. */
+/**
+ * The trailing window of {@link coalesceByKey}: fixed milliseconds, adaptive or custom.
+ *
+ * @example
+ * ```ts
+ * const fixed: CoalesceWindow<Change> = 100
+ * const adaptive: CoalesceWindow<Change> = { minMs: 25, maxMs: 500 }
+ * const custom: CoalesceWindow<Change> = (values) => 25 * values.length
+ * ```
+ */
 export type CoalesceWindow<T> = number | AdaptiveWindow | CustomWindow<T>
 
-/** Options of {@link coalesceByKey}. */
+/**
+ * Options of {@link coalesceByKey}.
+ *
+ * @example
+ * ```ts
+ * const options: CoalesceByKeyOptions<Change> = {
+ *   windowMs: { minMs: 50, maxMs: 1000 },
+ *   maxWaitMs: 5000, // a key that never goes quiet is still emitted every 5 s
+ *   fold: (previous, next) => (previous.kind === 'created' && next.kind === 'deleted' ? DROP_KEY : next),
+ *   onKeyCount: (n) => metrics.gauge('pending_plugins', n),
+ * }
+ * changes$.pipe(coalesceByKey((c) => c.pluginId, options))
+ * ```
+ */
 export interface CoalesceByKeyOptions<T> {
   /**
    * How long a key must stay quiet before its folded value is emitted: a fixed number of

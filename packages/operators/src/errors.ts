@@ -7,6 +7,15 @@
  *   half-open with its one trial already running).
  * - `INVALID_OPTIONS`: an operator was given options it cannot work with (for example a
  *   negative window); thrown synchronously when the operator is created.
+ *
+ * @example
+ * ```ts
+ * work$.subscribe({
+ *   error: (error) => {
+ *     if (error instanceof OperatorsError && error.code === 'RETRIES_EXHAUSTED') console.error('gave up:', error.cause)
+ *   },
+ * })
+ * ```
  */
 export type OperatorsErrorCode = 'RETRIES_EXHAUSTED' | 'CIRCUIT_OPEN' | 'INVALID_OPTIONS'
 

@@ -2,7 +2,19 @@ import { Observable, from } from 'rxjs'
 import type { ObservableInput, OperatorFunction, Subscription } from 'rxjs'
 import { OperatorsError } from './errors.js'
 
-/** Options of {@link exhaustLatestByKey}. */
+/**
+ * Options of {@link exhaustLatestByKey}.
+ *
+ * @example
+ * ```ts
+ * changes$.pipe(
+ *   exhaustLatestByKey((c) => c.pluginId, (c) => defer(() => reload(c.pluginId)), {
+ *     concurrency: 4, // at most 4 plugins reloading at once
+ *     onKeyCount: (n) => console.log(`${n} plugins busy or waiting`),
+ *   }),
+ * )
+ * ```
+ */
 export interface ExhaustLatestByKeyOptions {
   /**
    * How many inner Observables (of different keys) may run at once. Keys that have work

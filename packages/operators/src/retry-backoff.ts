@@ -2,7 +2,16 @@ import { asyncScheduler, retry, throwError, timer } from 'rxjs'
 import type { MonoTypeOperatorFunction, Observable, SchedulerLike } from 'rxjs'
 import { OperatorsError, RetriesExhaustedError } from './errors.js'
 
-/** Delays `initialMs`, `initialMs * multiplier`, `initialMs * multiplier²`, … capped at `maxMs`. */
+/**
+ * Delays `initialMs`, `initialMs * multiplier`, `initialMs * multiplier²`, … capped at `maxMs`.
+ *
+ * @example
+ * ```ts
+ * // 100, 200, 400, 800 ... ms, never more than 5 s
+ * const backoff: ExponentialBackoff = { strategy: 'exponential', initialMs: 100, multiplier: 2, maxMs: 5000 }
+ * work$.pipe(retryBackoff({ backoff, maxRetries: 5 }))
+ * ```
+ */
 export interface ExponentialBackoff {
   /** Selects this strategy. */
   readonly strategy: 'exponential'
@@ -14,7 +23,16 @@ export interface ExponentialBackoff {
   readonly maxMs?: number
 }
 
-/** Delays `initialMs`, `initialMs + incrementMs`, `initialMs + 2 * incrementMs`, … capped at `maxMs`. */
+/**
+ * Delays `initialMs`, `initialMs + incrementMs`, `initialMs + 2 * incrementMs`, … capped at `maxMs`.
+ *
+ * @example
+ * ```ts
+ * // 250, 500, 750 ... ms, never more than 2 s
+ * const backoff: LinearBackoff = { strategy: 'linear', initialMs: 250, incrementMs: 250, maxMs: 2000 }
+ * work$.pipe(retryBackoff({ backoff }))
+ * ```
+ */
 export interface LinearBackoff {
   /** Selects this strategy. */
   readonly strategy: 'linear'
@@ -26,19 +44,56 @@ export interface LinearBackoff {
   readonly maxMs?: number
 }
 
-/** Returns the delay before retry number `attempt` (1 for the first retry) after `error`. */
+/**
+ * Returns the delay before retry number `attempt` (1 for the first retry) after `error`.
+ *
+ * @example
+ * ```ts
+ * // honour a server's Retry-After, else one second per attempt
+ * const backoff: CustomBackoff = (attempt, error) => (error as { retryAfterMs?: number }).retryAfterMs ?? attempt * 1000
+ * work$.pipe(retryBackoff({ backoff }))
+ * ```
+ */
 export type CustomBackoff = (attempt: number, error: unknown) => number
 
-/** How long {@link retryBackoff} waits before each retry. */
+/**
+ * How long {@link retryBackoff} waits before each retry.
+ *
+ * @example
+ * ```ts
+ * const strategies: BackoffStrategy[] = [
+ *   { strategy: 'exponential', initialMs: 100 },
+ *   { strategy: 'linear', initialMs: 250 },
+ *   (attempt) => attempt * 1000,
+ * ]
+ * ```
+ */
 export type BackoffStrategy = ExponentialBackoff | LinearBackoff | CustomBackoff
 
 /**
  * Randomises the computed delay `d` so that many failing callers do not retry in lock-step:
  * `'none'` keeps `d`, `'full'` waits `random() * d`, `'equal'` waits `d / 2 + random() * d / 2`.
+ *
+ * @example
+ * ```ts
+ * // many hosts retrying the same service do not hit it at the same moment
+ * work$.pipe(retryBackoff({ backoff: { strategy: 'exponential', initialMs: 100 }, jitter: 'full' satisfies Jitter }))
+ * ```
  */
 export type Jitter = 'none' | 'full' | 'equal'
 
-/** What {@link RetryBackoffOptions.onRetry} is told before each wait. */
+/**
+ * What {@link RetryBackoffOptions.onRetry} is told before each wait.
+ *
+ * @example
+ * ```ts
+ * work$.pipe(
+ *   retryBackoff({
+ *     onRetry: ({ attempt, delayMs, error }: RetryEvent) => console.warn(`retry ${attempt} in ${delayMs} ms:`, error),
+ *   }),
+ * )
+ * ```
+ */
 export interface RetryEvent {
   /** The retry about to be made, 1 for the first. */
   readonly attempt: number
@@ -48,7 +103,21 @@ export interface RetryEvent {
   readonly error: unknown
 }
 
-/** Options of {@link retryBackoff}. */
+/**
+ * Options of {@link retryBackoff}.
+ *
+ * @example
+ * ```ts
+ * const options: RetryBackoffOptions = {
+ *   backoff: { strategy: 'exponential', initialMs: 200, maxMs: 5000 },
+ *   jitter: 'equal',
+ *   maxRetries: 3,
+ *   shouldRetry: (error) => (error as NodeJS.ErrnoException).code !== 'ENOENT', // a missing file will not come back
+ *   resetOnSuccess: true,
+ * }
+ * work$.pipe(retryBackoff(options))
+ * ```
+ */
 export interface RetryBackoffOptions {
   /** The delay strategy. Default `{ strategy: 'exponential', initialMs: 100, multiplier: 2, maxMs: 30_000 }`. */
   readonly backoff?: BackoffStrategy

@@ -4,7 +4,17 @@ import { StateStoreError } from './errors.js'
 import { createSnapshot } from './snapshot.js'
 import type { StateSnapshot } from './snapshot.js'
 
-/** How {@link adapterContract} gets fresh adapters of the kind under test. */
+/**
+ * How {@link adapterContract} gets fresh adapters of the kind under test.
+ *
+ * @example
+ * ```ts
+ * const options: AdapterContractOptions = {
+ *   create: () => fileAdapter({ dir: mkdtempSync(join(tmpdir(), 'state-')) }),
+ * }
+ * for (const c of adapterContract(options)) it(c.name, c.run)
+ * ```
+ */
 export interface AdapterContractOptions {
   /** Returns a new, unopened adapter on empty storage. Called once per case. */
   readonly create: () => StateAdapter | Promise<StateAdapter>
@@ -15,7 +25,14 @@ export interface AdapterContractOptions {
   readonly reopen?: () => StateAdapter | Promise<StateAdapter>
 }
 
-/** One case of the adapter contract: a name for the test runner and the check itself. */
+/**
+ * One case of the adapter contract: a name for the test runner and the check itself.
+ *
+ * @example
+ * ```ts
+ * for (const { name, run } of adapterContract({ create: () => memoryAdapter() })) it(name, run)
+ * ```
+ */
 export interface AdapterContractCase {
   /** What the case checks, to use as the test's name. */
   readonly name: string

@@ -1,7 +1,16 @@
 import type { StateStoreError } from './errors.js'
 import type { StateSnapshot } from './snapshot.js'
 
-/** A stored snapshot failed its checks: it was moved aside and the next older one is used. */
+/**
+ * A stored snapshot failed its checks: it was moved aside and the next older one is used.
+ *
+ * @example
+ * ```ts
+ * store.on('corrupt', (event: CorruptEvent) => {
+ *   console.warn(`${event.pluginId}: ${event.error.message}; kept as ${event.movedTo ?? '(not moved)'}`)
+ * })
+ * ```
+ */
 export interface CorruptEvent {
   /** Always `'corrupt'`. */
   readonly type: 'corrupt'
@@ -15,7 +24,14 @@ export interface CorruptEvent {
   readonly error: StateStoreError
 }
 
-/** A snapshot stored in an older format was read and rewritten in the current one. */
+/**
+ * A snapshot stored in an older format was read and rewritten in the current one.
+ *
+ * @example
+ * ```ts
+ * store.on('migrated', ({ pluginId, fromFormat, toFormat }: MigratedEvent) => console.log(`${pluginId}: format ${fromFormat} -> ${toFormat}`))
+ * ```
+ */
 export interface MigratedEvent {
   /** Always `'migrated'`. */
   readonly type: 'migrated'
@@ -29,7 +45,19 @@ export interface MigratedEvent {
   readonly toFormat: number
 }
 
-/** The storage lock of a process that is no longer running was taken over. */
+/**
+ * The storage lock of a process that is no longer running was taken over.
+ *
+ * @example
+ * ```ts
+ * const store = await createStateStore({
+ *   adapter: fileAdapter({ dir: './state' }),
+ *   onEvent: (event) => {
+ *     if (event.type === 'lock-taken-over') console.warn(`took over ${event.location} from dead pid ${event.previousPid ?? '?'}`)
+ *   },
+ * })
+ * ```
+ */
 export interface LockTakenOverEvent {
   /** Always `'lock-taken-over'`. */
   readonly type: 'lock-taken-over'
@@ -42,10 +70,29 @@ export interface LockTakenOverEvent {
 /**
  * What an adapter reports while it works: a file found corrupt and moved aside, a file of
  * an older format migrated on read, a stale lock of a dead process taken over.
+ *
+ * @example
+ * ```ts
+ * const log = (event: AdapterEvent): void => console.warn(event.type, event.location)
+ * const store = await createStateStore({ adapter: fileAdapter({ dir: './state' }), onEvent: log })
+ * ```
  */
 export type AdapterEvent = CorruptEvent | MigratedEvent | LockTakenOverEvent
 
-/** Handed to {@link StateAdapter.open}: where the adapter sends its events. */
+/**
+ * Handed to {@link StateAdapter.open}: where the adapter sends its events.
+ *
+ * @example
+ * ```ts
+ * class MyAdapter implements StateAdapter {
+ *   #context: AdapterContext | undefined
+ *   async open(context: AdapterContext) {
+ *     this.#context = context // later: this.#context.emit({ type: 'corrupt', ... })
+ *   }
+ *   // ...
+ * }
+ * ```
+ */
 export interface AdapterContext {
   /** Reports an event to the store (and from there to its listeners). Never throws. */
   readonly emit: (event: AdapterEvent) => void
@@ -62,6 +109,26 @@ export interface AdapterContext {
  * run concurrently. Methods called before `open` or after `close` reject with `CLOSED`.
  * Adapters must store copies: changing a snapshot after `put`, or a snapshot returned by
  * `list`, must not change what is stored.
+ *
+ * @example
+ * ```ts
+ * // a minimal adapter over a Map (memoryAdapter() is the real one)
+ * const snapshots = new Map<string, StateSnapshot[]>()
+ * const mapAdapter: StateAdapter = {
+ *   name: 'map',
+ *   async open() {},
+ *   async put(snapshot, keep) {
+ *     const list = [snapshot, ...(snapshots.get(snapshot.pluginId) ?? [])].slice(0, keep)
+ *     snapshots.set(snapshot.pluginId, list)
+ *   },
+ *   async list(pluginId, limit) { return (snapshots.get(pluginId) ?? []).slice(0, limit) },
+ *   async pop(pluginId) { return (snapshots.get(pluginId) ?? []).shift() !== undefined },
+ *   async remove(pluginId) { snapshots.delete(pluginId) },
+ *   async ids() { return [...snapshots.keys()].sort() },
+ *   async close() {},
+ * }
+ * const store = await createStateStore({ adapter: mapAdapter })
+ * ```
  */
 export interface StateAdapter {
   /** A short name for messages, for example `'memory'` or `'file:/var/lib/app/state'`. */

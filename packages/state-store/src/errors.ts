@@ -9,6 +9,16 @@
  * - `LOCKED`: another store (process) holds the state directory.
  * - `CLOSED`: the store or adapter was closed.
  * - `IO_ERROR`: the file system refused an operation; the `cause` holds the system error.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.rollback('counter')
+ * } catch (error) {
+ *   if (isStateStoreError(error) && error.code === 'NOT_FOUND') console.log('nothing to roll back to')
+ *   else throw error
+ * }
+ * ```
  */
 export type StateStoreErrorCode =
   | 'INVALID_ID'

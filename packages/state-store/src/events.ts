@@ -1,7 +1,14 @@
 import type { AdapterEvent } from './adapter.js'
 import type { StateSnapshot } from './snapshot.js'
 
-/** A snapshot was saved and is now its plugin's current one. */
+/**
+ * A snapshot was saved and is now its plugin's current one.
+ *
+ * @example
+ * ```ts
+ * store.on('saved', ({ pluginId, snapshot }: SavedEvent) => console.log(`${pluginId}@${snapshot.pluginVersion} saved`))
+ * ```
+ */
 export interface SavedEvent {
   /** Always `'saved'`. */
   readonly type: 'saved'
@@ -11,7 +18,15 @@ export interface SavedEvent {
   readonly snapshot: StateSnapshot
 }
 
-/** A rollback discarded the current snapshot and made the previous one current. */
+/**
+ * A rollback discarded the current snapshot and made the previous one current.
+ *
+ * @example
+ * ```ts
+ * store.on('rolled-back', ({ pluginId, snapshot, discarded }: RolledBackEvent) =>
+ *   console.log(`${pluginId}: back to ${snapshot.pluginVersion}, dropped ${discarded.pluginVersion}`))
+ * ```
+ */
 export interface RolledBackEvent {
   /** Always `'rolled-back'`. */
   readonly type: 'rolled-back'
@@ -23,7 +38,14 @@ export interface RolledBackEvent {
   readonly discarded: StateSnapshot
 }
 
-/** Every snapshot of a plugin was discarded (`clear` or `clearAll`). */
+/**
+ * Every snapshot of a plugin was discarded (`clear` or `clearAll`).
+ *
+ * @example
+ * ```ts
+ * store.on('cleared', ({ pluginId }: ClearedEvent) => console.log(`${pluginId}: history cleared`))
+ * ```
+ */
 export interface ClearedEvent {
   /** Always `'cleared'`. */
   readonly type: 'cleared'
@@ -35,11 +57,36 @@ export interface ClearedEvent {
  * Everything a state store reports: its own operations ({@link SavedEvent},
  * {@link RolledBackEvent}, {@link ClearedEvent}) and what its adapter found
  * ({@link AdapterEvent}: corrupt snapshots, migrations, a stale lock taken over).
+ *
+ * @example
+ * ```ts
+ * const store = await createStateStore({
+ *   adapter: memoryAdapter(),
+ *   onEvent: (event: StateStoreEvent) => console.log(event.type, 'pluginId' in event ? event.pluginId : ''),
+ * })
+ * ```
  */
 export type StateStoreEvent = AdapterEvent | SavedEvent | RolledBackEvent | ClearedEvent
 
-/** The `type` values of {@link StateStoreEvent}. */
+/**
+ * The `type` values of {@link StateStoreEvent}.
+ *
+ * @example
+ * ```ts
+ * const watched: StateStoreEventType[] = ['saved', 'rolled-back', 'corrupt']
+ * for (const type of watched) store.on(type, (event) => console.log(event.type))
+ * ```
+ */
 export type StateStoreEventType = StateStoreEvent['type']
 
-/** A listener of one event type, as passed to `store.on(type, listener)`. */
+/**
+ * A listener of one event type, as passed to `store.on(type, listener)`.
+ *
+ * @example
+ * ```ts
+ * const onSaved: StateStoreListener<'saved'> = (event) => console.log(event.snapshot.timestamp)
+ * const off = store.on('saved', onSaved)
+ * off() // stop listening
+ * ```
+ */
 export type StateStoreListener<K extends StateStoreEventType> = (event: Extract<StateStoreEvent, { readonly type: K }>) => void

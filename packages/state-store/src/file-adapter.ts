@@ -10,7 +10,15 @@ import { decodeSnapshotFile, encodeSnapshotFile, FILE_FORMAT_VERSION } from './f
 import { isValidPluginId, validatePluginId } from './plugin-id.js'
 import type { StateSnapshot } from './snapshot.js'
 
-/** Options of {@link fileAdapter}. */
+/**
+ * Options of {@link fileAdapter}.
+ *
+ * @example
+ * ```ts
+ * const options: FileAdapterOptions = { dir: '/var/lib/myhost/state', fileMode: 0o640 }
+ * const store = await createStateStore({ adapter: fileAdapter(options) })
+ * ```
+ */
 export interface FileAdapterOptions {
   /** The state directory; created (with parents) on open. One store per directory. */
   readonly dir: string

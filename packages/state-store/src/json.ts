@@ -1,15 +1,36 @@
 import { StateStoreError } from './errors.js'
 
-/** A JSON primitive: what `JSON.parse` can return besides objects and arrays. */
+/**
+ * A JSON primitive: what `JSON.parse` can return besides objects and arrays.
+ *
+ * @example
+ * ```ts
+ * const values: JsonPrimitive[] = ['text', 42, true, null]
+ * ```
+ */
 export type JsonPrimitive = string | number | boolean | null
 
 /**
  * A value that survives `JSON.stringify` then `JSON.parse` unchanged: primitives (finite
  * numbers only), arrays of JSON values and plain objects with JSON values.
+ *
+ * @example
+ * ```ts
+ * const data: JsonValue = { count: 3, tags: ['a', 'b'], last: null }
+ * await store.save(createSnapshot({ pluginId: 'counter', pluginVersion: '1.0.0', data }))
+ * ```
  */
 export type JsonValue = JsonPrimitive | readonly JsonValue[] | { readonly [key: string]: JsonValue }
 
-/** A plain object of JSON values, the shape of snapshot metadata. */
+/**
+ * A plain object of JSON values, the shape of snapshot metadata.
+ *
+ * @example
+ * ```ts
+ * const metadata: JsonObject = { savedBy: 'reload', host: 'web-1' }
+ * createSnapshot({ pluginId: 'counter', pluginVersion: '1.0.0', data: { count: 1 }, metadata })
+ * ```
+ */
 export type JsonObject = { readonly [key: string]: JsonValue }
 
 /**

@@ -12,6 +12,12 @@ import { validatePluginId } from './plugin-id.js'
  * so mutating it never changes what is stored.
  *
  * @typeParam T - The shape of `data`, {@link JsonValue} when unknown.
+ *
+ * @example
+ * ```ts
+ * const snapshot: StateSnapshot | undefined = await store.latest('counter')
+ * if (snapshot) console.log(snapshot.pluginVersion, new Date(snapshot.timestamp), snapshot.data)
+ * ```
  */
 export interface StateSnapshot<T = JsonValue> {
   /** The plugin's id (see {@link validatePluginId}). */
@@ -28,7 +34,15 @@ export interface StateSnapshot<T = JsonValue> {
   readonly metadata: JsonObject
 }
 
-/** What {@link createSnapshot} needs; everything but the id, version and data has a default. */
+/**
+ * What {@link createSnapshot} needs; everything but the id, version and data has a default.
+ *
+ * @example
+ * ```ts
+ * const input: CreateSnapshotInput<{ count: number }> = { pluginId: 'counter', pluginVersion: '1.2.0', data: { count: 41 }, schemaVersion: 2 }
+ * await store.save(createSnapshot(input))
+ * ```
+ */
 export interface CreateSnapshotInput<T = JsonValue> {
   /** The plugin's id. */
   readonly pluginId: string
@@ -70,7 +84,15 @@ export function createSnapshot<T = JsonValue>(input: CreateSnapshotInput<T>): St
   })
 }
 
-/** A path into snapshot data: `'a.b.0'` or `['a', 'b', 0]` (use the array form for keys with dots). */
+/**
+ * A path into snapshot data: `'a.b.0'` or `['a', 'b', 0]` (use the array form for keys with dots).
+ *
+ * @example
+ * ```ts
+ * readValue(snapshot, 'session.user', '')           // dotted string
+ * readValue(snapshot, ['items', 0, 'name'], '')    // array form, with an index
+ * ```
+ */
 export type ValuePath = string | readonly (string | number)[]
 
 /**
@@ -114,6 +136,13 @@ export function readValue<V>(
 /**
  * A plugin's own compatibility rule: gets the snapshot's plugin version and the version
  * about to receive it, returns whether the state can be used as is.
+ *
+ * @example
+ * ```ts
+ * // accept any snapshot written by 1.x or 2.x
+ * const rule: CompatibilityRule = (from) => from.startsWith('1.') || from.startsWith('2.')
+ * if (isCompatible(snapshot, '2.0.0', rule)) restore(snapshot.data)
+ * ```
  */
 export type CompatibilityRule = (snapshotVersion: string, targetVersion: string, snapshot: StateSnapshot<unknown>) => boolean
 

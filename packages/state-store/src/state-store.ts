@@ -8,7 +8,19 @@ import { toSnapshot } from './snapshot.js'
 import type { createSnapshot, readValue } from './snapshot.js'
 import type { StateSnapshot } from './snapshot.js'
 
-/** Options of {@link createStateStore}. */
+/**
+ * Options of {@link createStateStore}.
+ *
+ * @example
+ * ```ts
+ * const options: StateStoreOptions = {
+ *   adapter: fileAdapter({ dir: './state' }),
+ *   maxHistory: 5, // the current snapshot and 5 earlier ones per plugin
+ *   onEvent: (event) => console.log('state-store', event.type),
+ * }
+ * const store = await createStateStore(options)
+ * ```
+ */
 export interface StateStoreOptions {
   /** Where snapshots live: `memoryAdapter()`, `fileAdapter({ dir })` or your own {@link StateAdapter}. */
   readonly adapter: StateAdapter
@@ -28,6 +40,14 @@ export interface StateStoreOptions {
  * Operations on one plugin id run one after the other in call order (a per-id queue), so
  * two saves never interleave and `latest` after `save` sees the save; operations on
  * different ids run concurrently. Snapshots returned are copies.
+ *
+ * @example
+ * ```ts
+ * const store: StateStore = await createStateStore({ adapter: memoryAdapter() })
+ * await store.save(createSnapshot({ pluginId: 'counter', pluginVersion: '1.0.0', data: { count: 1 } }))
+ * console.log((await store.latest('counter'))?.data, await store.ids())
+ * await store.close()
+ * ```
  */
 export interface StateStore {
   /**
