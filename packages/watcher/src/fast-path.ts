@@ -61,6 +61,7 @@ export class FastPath {
   #raw: Raw[] = []
   #flush: NodeJS.Immediate | undefined
   #closed = false
+  #refused = false
 
   /**
    * @param onBurst - Called with each burst, from a `setImmediate` after its first event.
@@ -90,6 +91,15 @@ export class FastPath {
     return false
   }
 
+  /**
+   * `false` once a directory could not be watched (the limit, or a failed watch): a file that
+   * appears may then have been moved from a directory this path does not see.
+   * @returns Whether every directory asked for is watched.
+   */
+  get complete(): boolean {
+    return !this.#refused
+  }
+
   /** Number of directories watched now. */
   get size(): number {
     return this.#dirs.size
@@ -103,12 +113,16 @@ export class FastPath {
   add(dir: string): boolean {
     if (this.#closed) return false
     if (this.#dirs.has(dir)) return true
-    if (this.#dirs.size >= this.#limit) return false
+    if (this.#dirs.size >= this.#limit) {
+      this.#refused = true
+      return false
+    }
     let watcher: FSWatcher
     try {
       watcher = fsWatch(dir, { persistent: true, recursive: false })
     } catch {
       // Gone meanwhile, or out of inotify watches: the backend still reports this directory.
+      this.#refused = true
       return false
     }
     const entry: DirWatch = { watcher, lastRename: undefined }

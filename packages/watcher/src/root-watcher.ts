@@ -212,8 +212,10 @@ export class RootWatcher {
 
   /**
    * Applies a fast-path burst like a backend batch, unless a known file or directory went
-   * without its inode showing up at another path of the burst: it may have moved somewhere
-   * this path does not watch, and only the backend's batch can pair the two into a `renamed`.
+   * without its inode showing up at another path of the burst (it may have moved somewhere
+   * this path does not watch), or a new path appeared while some directories are not watched
+   * here (it may have moved from one of them): only the backend's batch can pair such a move
+   * into a `renamed`.
    * Such a burst, and every one after it until the next backend batch, is left to the backend.
    */
   async #onFast(fast: FastPath, burst: FastBurst): Promise<void> {
@@ -221,8 +223,15 @@ export class RootWatcher {
     if (this.#closed || fast !== this.#fast || rec === undefined || !this.#scanned || this.#fastHold) return
     const here = burst.events.map((e) => ({ event: e, st: statQuietly(e.path, false) }))
     for (const { event, st } of here) {
-      if (st !== undefined) continue
       const known = rec.index.get(event.path)
+      if (st !== undefined) {
+        // Something new while some directories are not watched here: it may come from one of them.
+        if (known === undefined && !fast.complete) {
+          this.#fastHold = true
+          return
+        }
+        continue
+      }
       if (known === undefined) continue
       const id = known.id
       if (known.isDir || id === undefined || !here.some((h) => h.st !== undefined && sameFile(id, identityOf(h.st)))) {
