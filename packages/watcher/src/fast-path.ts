@@ -1,6 +1,6 @@
 import { watch as fsWatch, type FSWatcher } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { isWithin } from './file-index.js'
+import { identityOf, isWithin, sameFile, type FileIndex } from './file-index.js'
 import { statQuietly } from './scan.js'
 
 /**
@@ -27,6 +27,34 @@ export interface FastBurst {
    * was another name that has gone (the temp file moved over it). Such a file is complete.
    */
   readonly renamedOver: ReadonlySet<string>
+}
+
+/**
+ * Whether a fast-path burst must be left to the backend: a known file or directory went
+ * without its inode showing up at another path of the burst (it may have moved somewhere the
+ * fast path does not watch), or a new path appeared while some directories are not watched by
+ * it (it may have moved from one of them). Only the backend's batch can pair such a move into
+ * a `renamed`.
+ * @internal
+ * @param events - The burst.
+ * @param index - The root's index (before the burst is applied).
+ * @param complete - {@link FastPath.complete}.
+ * @returns `true` to leave the burst to the backend.
+ */
+export function needsBackend(events: readonly FastEvent[], index: FileIndex, complete: boolean): boolean {
+  const here = events.map((e) => ({ path: e.path, st: statQuietly(e.path, false) }))
+  for (const { path, st } of here) {
+    const known = index.get(path)
+    if (st !== undefined) {
+      if (known === undefined && !complete) return true
+      continue
+    }
+    if (known === undefined) continue
+    const id = known.id
+    if (known.isDir || id === undefined) return true
+    if (!here.some((h) => h.st !== undefined && sameFile(id, identityOf(h.st)))) return true
+  }
+  return false
 }
 
 interface DirWatch {

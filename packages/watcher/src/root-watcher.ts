@@ -1,9 +1,9 @@
 import { basename, dirname, join, relative, sep } from 'node:path'
 import { subscribeDir, eventsSince, type BackendEvent, type BackendSubscription } from './backend.js'
 import { WatcherError } from './errors.js'
-import { FastPath, type FastBurst } from './fast-path.js'
+import { FastPath, needsBackend, type FastBurst } from './fast-path.js'
 import type { FileChange } from './file-change.js'
-import { identityOf, isWithin, sameFile } from './file-index.js'
+import { isWithin } from './file-index.js'
 import type { NormalizedOptions } from './options.js'
 import { createPathFilter, escapeRegExp, onlyName, type PathFilter } from './path-filter.js'
 import { Reconciler, type CoverageRequest, type ReconcileResult } from './reconciler.js'
@@ -211,33 +211,16 @@ export class RootWatcher {
   }
 
   /**
-   * Applies a fast-path burst like a backend batch, unless a known file or directory went
-   * without its inode showing up at another path of the burst (it may have moved somewhere
-   * this path does not watch), or a new path appeared while some directories are not watched
-   * here (it may have moved from one of them): only the backend's batch can pair such a move
-   * into a `renamed`.
-   * Such a burst, and every one after it until the next backend batch, is left to the backend.
+   * Applies a fast-path burst like a backend batch, unless {@link needsBackend} says it is the
+   * backend's to pair: then it, and every burst after it until the next backend batch, is
+   * left to the backend.
    */
   async #onFast(fast: FastPath, burst: FastBurst): Promise<void> {
     const rec = this.#rec
     if (this.#closed || fast !== this.#fast || rec === undefined || !this.#scanned || this.#fastHold) return
-    const here = burst.events.map((e) => ({ event: e, st: statQuietly(e.path, false) }))
-    for (const { event, st } of here) {
-      const known = rec.index.get(event.path)
-      if (st !== undefined) {
-        // Something new while some directories are not watched here: it may come from one of them.
-        if (known === undefined && !fast.complete) {
-          this.#fastHold = true
-          return
-        }
-        continue
-      }
-      if (known === undefined) continue
-      const id = known.id
-      if (known.isDir || id === undefined || !here.some((h) => h.st !== undefined && sameFile(id, identityOf(h.st)))) {
-        this.#fastHold = true
-        return
-      }
+    if (needsBackend(burst.events, rec.index, fast.complete)) {
+      this.#fastHold = true
+      return
     }
     await this.#publish(rec.apply(burst.events, false, undefined, { renamedOver: burst.renamedOver }))
   }
