@@ -1,6 +1,6 @@
 // Edit to serving, the way a user feels it (issue 21): each system runs an HTTP host in its own
 // process; while a client hammers it with 4 keep-alive connections, the plugin is edited a
-// second apart (half plain writes, half temp file + rename, the JS and the TS example plugin),
+// second apart (half plain writes, half temp file + fsync + rename, the JS and the TS example plugin),
 // and the latency is from the write to the first response that carries the new code. Systems:
 // hotswap (reload pipeline, worker loader, debounce 0, built dist of the workspace), bun --hot,
 // hot-hook, Vite's ModuleRunner and node --watch (which restarts: failed requests counted).
@@ -11,7 +11,8 @@
 // Default 3 rounds x 10 edits per system; `pnpm bench -- edit-to-serving --long` (or
 // BENCH_E2S_EDITS / BENCH_E2S_ROUNDS) for the issue's 3 x 20.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs'
 import http from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -30,6 +31,23 @@ const nodeTs = process.features.typescript !== undefined && process.features.typ
 const now = () => performance.timeOrigin + performance.now()
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const r2 = (x) => (Number.isFinite(x) ? +x.toFixed(2) : x)
+
+/**
+ * A plain write, or an atomic save as editors and write-file-atomic do it: the new content into
+ * a temp file next to the target, fsync-ed, then renamed over the target.
+ */
+function save(file, code, mode) {
+  if (mode === 'plain') return writeFileSync(file, code)
+  const temp = `${file}.${process.pid}.tmp`
+  const fd = openSync(temp, 'w')
+  try {
+    writeSync(fd, code)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(temp, file)
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -153,11 +171,7 @@ async function turn(s, round, edits, markers) {
     const file = s.files[key]
     const t0 = now()
     want.t0 = t0
-    if (mode === 'plain') writeFileSync(file, code)
-    else {
-      writeFileSync(`${file}.${process.pid}.tmp`, code)
-      renameSync(`${file}.${process.pid}.tmp`, file)
-    }
+    save(file, code, mode)
     const timedOut = await Promise.race([done.then(() => false), sleep(EDIT_TIMEOUT_MS).then(() => true)])
     out.push({ system: s.name, round, key, mode, t0, latencyMs: timedOut ? Number.NaN : want.latencyMs, stateKept: timedOut ? false : want.stateKept, timedOut })
   }
@@ -215,10 +229,60 @@ function steps(s, edits) {
   })
 }
 
+/**
+ * The watcher alone, in this process: write -> event for bare @parcel/watcher and
+ * @hotswap/watcher, plain writes and temp + rename, interleaved, 600 ms apart (parcel flushes
+ * the first change after 500 ms of quiet at once).
+ */
+export async function watcherOnly(log, edits) {
+  // Not a bench dependency: the copy @hotswap/watcher itself uses.
+  const parcel = createRequire(fileURLToPath(import.meta.resolve('@hotswap/watcher')))('@parcel/watcher')
+  const { watch } = await import('@hotswap/watcher')
+  const dir = mkdtempSync(join(tmpdir(), 'hotswap-e2s-watcher-'))
+  const file = join(dir, 'counter.mjs')
+  writeFileSync(file, jsPlugin(0))
+  let pending
+  const seen = (who) => (path) => {
+    if (pending !== undefined && pending.who === who && path === file) {
+      pending.resolve(now() - pending.t0)
+      pending = undefined
+    }
+  }
+  const onParcel = seen('parcel')
+  const onOurs = seen('hotswap')
+  const sub = await parcel.subscribe(dir, (err, events) => err === null && events.forEach((e) => onParcel(e.path)))
+  let ready
+  const readyP = new Promise((r) => (ready = r))
+  const ours = watch(dir, { include: ['.mjs'], onReady: () => ready() }).subscribe((c) => onOurs(c.path))
+  await readyP
+  const rows = []
+  const lat = { parcel: { plain: [], atomic: [] }, hotswap: { plain: [], atomic: [] } }
+  let marker = 0
+  for (let k = 0; k < edits * 4; k++) {
+    const who = k % 2 === 0 ? 'parcel' : 'hotswap'
+    const mode = Math.floor(k / 2) % 2 === 0 ? 'plain' : 'atomic'
+    await sleep(600)
+    const code = jsPlugin(++marker)
+    const t0 = now()
+    const got = new Promise((resolve) => (pending = { who, t0, resolve }))
+    save(file, code, mode)
+    const ms = await Promise.race([got, sleep(2000).then(() => Number.NaN)])
+    lat[who][mode].push(ms)
+  }
+  ours.unsubscribe()
+  await sub.unsubscribe()
+  rmSync(dir, { recursive: true, force: true })
+  for (const who of ['parcel', 'hotswap']) for (const mode of ['plain', 'atomic']) rows.push({ watcher: who === 'parcel' ? '@parcel/watcher (bare)' : '@hotswap/watcher', mode, writes: lat[who][mode].length, p50Ms: p(lat[who][mode], 0.5), p90Ms: p(lat[who][mode], 0.9) })
+  log('\nwrite -> event, the watcher alone (this process, no HTTP load)')
+  table(rows, log)
+  return rows
+}
+
 export async function run({ log, flags = [] }) {
   const long = flags.includes('--long')
   const edits = Number(process.env.BENCH_E2S_EDITS ?? (long ? 20 : 10))
   const rounds = Number(process.env.BENCH_E2S_ROUNDS ?? 3)
+  const watcherRows = await watcherOnly(log, Math.max(5, Math.round(edits / 2)))
   const peers = ensurePeers(log)
   const skipped = {}
   const started = []
@@ -326,6 +390,6 @@ export async function run({ log, flags = [] }) {
     pass: ours !== undefined && Object.values(targets).every((t) => t.pass),
     rounds, editsPerRound: edits, gapMs: GAP_MS, connections: CONNECTIONS, skipped,
     ts: Object.fromEntries(started.map((s) => [s.name, s.ts])),
-    rows, ratios, steps: stepRows, targets, raw: all.map(({ t0: _t0, ...e }) => ({ ...e, latencyMs: r2(e.latencyMs) })),
+    watcherOnly: watcherRows, rows, ratios, steps: stepRows, targets, raw: all.map(({ t0: _t0, ...e }) => ({ ...e, latencyMs: r2(e.latencyMs) })),
   }
 }
