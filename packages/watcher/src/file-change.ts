@@ -30,4 +30,14 @@ export interface FileChange {
   readonly oldPath?: string
   /** The root (absolute, as passed to `watch`) this change was seen under. */
   readonly root: string
+  /**
+   * Only on a `modified`: `true` when the file was replaced by another one renamed over it
+   * (an editor's atomic save: temp file written, then renamed onto the target), as seen by the
+   * low-latency path. A rename is complete by definition: the content read now is the whole
+   * new file, so a consumer can skip any wait-until-it-stops-changing window. Absent for a
+   * write in place (which may still be going on) and for a replacement the watcher could not
+   * tell from an unlink followed by a fresh create (for example a temp file renamed from
+   * another directory, or a change only the backend reported).
+   */
+  readonly atomic?: true
 }

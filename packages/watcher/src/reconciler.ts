@@ -27,8 +27,16 @@ export interface ReconcileResult {
   readonly cover: CoverageRequest[]
   /** Directories and links that went: their subscriptions can be dropped. */
   readonly gone: string[]
+  /** Directories that came (new to the index): the fast path can watch them. */
+  readonly entered: string[]
   /** The watched directory itself went. */
   rootGone: boolean
+}
+
+/** @internal What the fast path adds to {@link Reconciler.apply}. */
+export interface ApplyExtra {
+  readonly renamedOver?: ReadonlySet<string> | undefined
+  readonly entered?: boolean | undefined
 }
 
 interface PendingChange {
@@ -36,6 +44,7 @@ interface PendingChange {
   path: string
   oldPath?: string
   id?: Identity | undefined
+  atomic?: true
 }
 
 /**
@@ -110,9 +119,15 @@ export class Reconciler {
    * @param events - The batch, in the backend's order.
    * @param early - The batch arrived before the first scan finished.
    * @param announced - Paths reported as `created` by the first scan (for `early` batches).
+   * @param extra - From the fast path: `renamedOver`, paths a rename replaced (a `modified` of
+   * one of them whose inode changed is marked `atomic`). From a backend batch the fast path
+   * also saw: `entered`, so a `create` of a directory already known with the same inode is not
+   * rescanned (the fast path entered it and watches it; a rescan would report its newest
+   * changes before the fast path does, without the digests that tell repeats apart).
    * @returns Changes, coverage requests, what went.
    */
-  apply(events: readonly BackendEvent[], early: boolean, announced: Set<string> | undefined): ReconcileResult {
+  apply(events: readonly BackendEvent[], early: boolean, announced: Set<string> | undefined, extra: ApplyExtra = {}): ReconcileResult {
+    const renamedOver = extra.renamedOver
     const result = emptyResult()
     const out: PendingChange[] = []
     for (const event of events) {
@@ -135,7 +150,7 @@ export class Reconciler {
       }
       const rel = relative(this.#dir, path)
       if (st.isDirectory()) {
-        if (known?.isDir === true && known.id !== undefined && sameFile(known.id, identityOf(st)) && event.type === 'update') continue
+        if (known?.isDir === true && known.id !== undefined && sameFile(known.id, identityOf(st)) && (event.type === 'update' || (extra.entered === true && !early))) continue
         if (!this.#filter.acceptsDir(rel)) {
           if (known !== undefined) this.#removeInto(path, out, result)
           continue
@@ -165,7 +180,8 @@ export class Reconciler {
           continue
         }
         if (current.id !== undefined && unchanged(current.id, id)) continue
-        out.push({ kind: 'modified', path, id })
+        const atomic = renamedOver?.has(path) === true && current.id !== undefined && !sameFile(current.id, id)
+        out.push(atomic ? { kind: 'modified', path, id, atomic } : { kind: 'modified', path, id })
       } else {
         // The tail of a write already reported (the backend flushes the first event after a
         // quiet period at once, the rest ~50 ms later): same inode, size, times and content.
@@ -220,6 +236,7 @@ export class Reconciler {
       return
     }
     this.index.set(path, { isDir: true, id: identityOf(st) })
+    result.entered.push(path)
     const subdirs = this.#diffInto(path, out, result)
     if (real !== undefined) result.cover.push({ kind: 'link-dir', path, real })
     else if (subdirs) result.cover.push({ kind: 'tree', path })
@@ -236,6 +253,7 @@ export class Reconciler {
       if (v.isDir) {
         subdirs = true
         if (known !== undefined && !known.isDir) this.#removeInto(v.path, out, result)
+        if (known?.isDir !== true) result.entered.push(v.path)
         this.index.set(v.path, { isDir: true, id: v.id })
         return
       }
@@ -273,6 +291,7 @@ export class Reconciler {
   }
 
   #change(c: PendingChange): FileChange {
+    if (c.atomic === true && c.kind === 'modified') return { kind: c.kind, path: c.path, root: this.#root, atomic: true }
     return c.oldPath === undefined
       ? { kind: c.kind, path: c.path, root: this.#root }
       : { kind: c.kind, path: c.path, oldPath: c.oldPath, root: this.#root }
@@ -292,7 +311,7 @@ function digestOf(path: string, st: Stats): string | undefined {
 }
 
 function emptyResult(): ReconcileResult {
-  return { changes: [], cover: [], gone: [], rootGone: false }
+  return { changes: [], cover: [], gone: [], entered: [], rootGone: false }
 }
 
 function linkRequest(v: ScanVisit): CoverageRequest {

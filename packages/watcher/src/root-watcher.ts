@@ -1,6 +1,7 @@
 import { basename, dirname, join, relative, sep } from 'node:path'
 import { subscribeDir, eventsSince, type BackendEvent, type BackendSubscription } from './backend.js'
 import { WatcherError } from './errors.js'
+import { FastPath, needsBackend, type FastBurst } from './fast-path.js'
 import type { FileChange } from './file-change.js'
 import { isWithin } from './file-index.js'
 import type { NormalizedOptions } from './options.js'
@@ -54,6 +55,9 @@ export class RootWatcher {
   #announced: Set<string> | undefined
   #closed = false
   #fill: NodeJS.Immediate | undefined
+  #fast: FastPath | undefined
+  /** Set when a fast burst was left to the backend; cleared by the next backend batch. */
+  #fastHold = false
   readonly #pending = new Set<Promise<void>>()
 
   /**
@@ -104,6 +108,7 @@ export class RootWatcher {
   async close(failed: boolean): Promise<WatcherError | undefined> {
     this.#closed = true
     if (this.#fill !== undefined) clearImmediate(this.#fill)
+    this.#stopFast()
     await Promise.allSettled([...this.#pending])
     const live = this.#subs.some((s) => s.kind === 'main' && s.handle !== undefined)
     const results = await Promise.allSettled(this.#subs.map((s) => this.#drop(s)))
@@ -177,6 +182,47 @@ export class RootWatcher {
     this.#scanned = true
     await this.#publish(result)
     this.#startFill()
+    this.#startFast()
+  }
+
+  /**
+   * Starts the low-latency path on the watched directory and every directory below it that
+   * the filter keeps (up to the fast path's limit; directories that come later are added). Not with `followSymlinks` (events would have
+   * to be mapped through the links): the backend alone serves those.
+   */
+  #startFast(): void {
+    this.#stopFast()
+    const rec = this.#rec
+    const filter = this.#filter
+    if (this.#closed || rec === undefined || filter === undefined || this.#options.followSymlinks) return
+    const fast = new FastPath((burst) => this.#ctx.enqueue(() => this.#onFast(fast, burst)))
+    this.#fast = fast
+    if (!fast.add(this.#dir)) return
+    for (const [path, isDir] of rec.index.paths()) {
+      if (!isDir || !filter.acceptsDir(relative(this.#dir, path))) continue
+      if (!fast.add(path)) break
+    }
+  }
+
+  #stopFast(): void {
+    this.#fast?.close()
+    this.#fast = undefined
+    this.#fastHold = false
+  }
+
+  /**
+   * Applies a fast-path burst like a backend batch, unless {@link needsBackend} says it is the
+   * backend's to pair: then it, and every burst after it until the next backend batch, is
+   * left to the backend.
+   */
+  async #onFast(fast: FastPath, burst: FastBurst): Promise<void> {
+    const rec = this.#rec
+    if (this.#closed || fast !== this.#fast || rec === undefined || !this.#scanned || this.#fastHold) return
+    if (needsBackend(burst.events, rec.index, fast.complete)) {
+      this.#fastHold = true
+      return
+    }
+    await this.#publish(rec.apply(burst.events, false, undefined, { renamedOver: burst.renamedOver }))
   }
 
   /**
@@ -229,6 +275,7 @@ export class RootWatcher {
 
   /** Waits for the root (or the parent of a file root) to exist, watching its nearest existing ancestor. */
   async #wait(): Promise<void> {
+    this.#stopFast()
     for (;;) {
       if (this.#closed) return
       for (const sub of this.#subs.filter((s) => s.kind !== 'waiter')) await this.#drop(sub)
@@ -267,14 +314,22 @@ export class RootWatcher {
       if (sub.kind !== 'link-file' && this.#owner(path) !== sub) continue
       mapped.push({ path, type: event.type })
     }
+    this.#fastHold = false
     if (mapped.length === 0) return
-    await this.#publish(rec.apply(mapped, early, this.#announced))
+    const entered = this.#fast?.covers(mapped.map((e) => e.path)) === true
+    await this.#publish(rec.apply(mapped, early, this.#announced, { entered }))
   }
 
   /** Emits a result, drops subscriptions of what went, adds the coverage asked for. */
   async #publish(result: ReconcileResult): Promise<void> {
-    for (const change of result.changes) this.#ctx.emit(change)
+    const fast = this.#fast
+    for (const change of result.changes) {
+      this.#ctx.emit(change)
+      if (fast !== undefined && change.kind !== 'deleted') fast.add(dirname(change.path))
+    }
+    if (fast !== undefined) for (const dir of result.entered) fast.add(dir)
     for (const gone of result.gone) {
+      fast?.removeWithin(gone)
       for (const sub of this.#subs.filter((s) => s.kind !== 'main' && s.kind !== 'waiter' && isWithin(s.logical, gone))) this.#track(this.#drop(sub))
     }
     if (result.rootGone) {
@@ -326,7 +381,12 @@ export class RootWatcher {
         ignore,
         (events) => {
           const early = !this.#scanned
-          this.#ctx.enqueue(() => this.#onBatch(sub, events, early))
+          const run = (): void => this.#ctx.enqueue(() => this.#onBatch(sub, events, early))
+          // Events the fast path also saw: let its burst (read on this thread, at most one turn
+          // of the event loop behind) go first, so that it reports them and this batch only
+          // confirms them.
+          if (this.#fast?.covers(events.map((e) => e.path)) === true) setTimeout(run, 1)
+          else run()
         },
         (error) => this.#ctx.fail(error),
       )
