@@ -65,7 +65,7 @@ describe('createReloadPipeline', () => {
     expect(failure.attempts).toBe(2)
     expect(failure.error?.message).toMatch(/boom/)
     expect(await counter.call('get')).toEqual({ version: '1.0.0', count: 1 })
-    const status = p.status().plugins.find((x) => x.root === file)!
+    const status = p.status().plugins.find((x) => x.path === file)!
     expect(status.lastError?.message).toMatch(/boom/)
 
     const fixed = nextEvent(p.events$, (e) => isReload(e) && e.outcome === 'success')
@@ -203,7 +203,7 @@ describe('createReloadPipeline', () => {
     expect(await counter.call('get')).toEqual({ version: '1.0.0', count: 2 })
     const reloaded = nextEvent(p.events$, (e) => isReload(e) && e.outcome === 'success')
     await writeFile(renamedTo, counterPlugin('counter', '1.0.1'))
-    expect(await reloaded).toMatchObject({ root: renamedTo, action: 'reload', to: '1.0.1' })
+    expect(await reloaded).toMatchObject({ path: renamedTo, action: 'reload', to: '1.0.1' })
     expect(await counter.call('get')).toEqual({ version: '1.0.1', count: 2 })
     log.stop()
   })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { firstValueFrom, filter, timeout, type Observable } from 'rxjs'
 import { afterEach, beforeEach } from 'vitest'
 import type { PipelineEvent, ReloadResult } from '../events.js'
-import { createReloadPipeline, type ReloadPipeline, type ReloadPipelineOptions } from '../pipeline.js'
+import { createReloadPipeline, type ReloadPipeline, type ReloadPipelineOptions } from '../index.js'
 
 /** A temp dir with its `plugins` and `state` folders. */
 export interface Dirs {
