@@ -35,8 +35,10 @@ export function routeFileChange(change: FileChange, dirs: readonly string[], slo
     }
     for (const reader of slots.readersOf(change.oldPath)) add(reader, 'modified')
   }
-  for (const reader of slots.readersOf(change.path)) add(reader, 'modified')
-  if (home !== undefined) {
+  const readers = slots.readersOf(change.path)
+  for (const reader of readers) add(reader, 'modified')
+  // A shared input in a folder that is no plugin (plugins/lib/): its importers are enough.
+  if (home !== undefined && !(readers.length > 0 && slots.find(home) === undefined)) {
     const slot = slots.find(home)
     const built = slot !== undefined && slot.inputs.size > 0 && slot.lastError === undefined
     const own = home === change.path
