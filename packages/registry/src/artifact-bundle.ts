@@ -1,6 +1,6 @@
 // The transform step of an artifact: one esbuild bundle of a plugin's local modules, made from
 // the bytes read once (an onLoad plugin serves them; esbuild never reads a module itself).
-import { dirname, extname, isAbsolute, join, resolve, sep } from 'node:path'
+import { dirname, extname, isAbsolute, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { build, transform } from 'esbuild'
 import type { Loader as EsbuildLoader, Message, Plugin } from 'esbuild'
@@ -30,7 +30,6 @@ const LOADERS: Readonly<Record<string, EsbuildLoader>> = {
 
 /** Marks an `onResolve` re-entry through `build.resolve`. */
 const INNER = Symbol('hotswap-inner-resolve')
-const BUNDLE_NAME = '__hotswap_bundle__.js'
 const TOKENS = ['import.meta', '__dirname', '__filename']
 
 /**
@@ -95,7 +94,7 @@ export async function bundleArtifact(entry: string, read: (file: string) => Prom
     result = await build({
       entryPoints: [entry],
       absWorkingDir: workDir,
-      outfile: join(workDir, BUNDLE_NAME),
+      outfile: `${entry}.bundle.js`,
       bundle: true,
       write: false,
       format: 'cjs',

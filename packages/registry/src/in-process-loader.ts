@@ -1,6 +1,6 @@
 import { CallTracker } from './call-tracker.js'
 import type { PluginArtifact } from './artifact.js'
-import { runArtifact } from './artifact-run.js'
+import { runArtifact, withMappedStack } from './artifact-run.js'
 import { locateInArtifact } from './code-frame.js'
 import { RegistryError } from './errors.js'
 import type { LoadedPlugin, Loader, PrepareOptions, SetupInit } from './loader.js'
@@ -11,12 +11,10 @@ import { format } from 'node:util'
 /** Options of {@link inProcessLoader}. */
 export interface InProcessLoaderOptions {
   /**
-   * Map stack traces of plugin code to the original files (`.ts` line and column) by turning
-   * on Node's source-map support for this process (`process.setSourceMapsEnabled(true)`).
-   * Default `true`; with `false` the host's setting is left alone and stacks name lines of the
-   * bundle (whose file name is still the entry's).
+   * Rewrite the stack of every error the loader hands out so that frames of the plugin's bundle
+   * name the original file, line and column (through the artifact's source map). Default `true`.
    */
-  readonly sourceMaps?: boolean | undefined
+  readonly mapStacks?: boolean | undefined
 }
 
 /**
@@ -31,7 +29,12 @@ export interface InProcessLoaderOptions {
  * `artifact` suite, 10,000 reloads of a 100 KB ESM plugin). Top-level `await` is refused by
  * the build (`BUILD_FAILED`).
  *
- * @param options - Source maps on or off.
+ * Stack traces of errors the loader hands out (a throw at load time, a call that throws or
+ * rejects) name the original files, lines and columns: the loader maps the frames of the
+ * bundle through the artifact's source map itself, so the host's own source-map setting and
+ * `Error.prepareStackTrace` are left alone. An error the plugin only logs keeps bundle frames.
+ *
+ * @param options - Stack mapping on or off.
  * @returns A {@link Loader} for JS and TS plugins.
  * @example
  * ```ts
@@ -40,7 +43,7 @@ export interface InProcessLoaderOptions {
  * ```
  */
 export function inProcessLoader(options: InProcessLoaderOptions = {}): Loader {
-  if (options.sourceMaps ?? true) process.setSourceMapsEnabled(true)
+  const map: <T>(error: T, artifact: PluginArtifact) => T = options.mapStacks === false ? (error) => error : withMappedStack
   return {
     name: 'in-process',
     canLoad: (artifact) => artifact.kind === 'js',
@@ -50,11 +53,11 @@ export function inProcessLoader(options: InProcessLoaderOptions = {}): Loader {
       try {
         exported = runArtifact(artifact)
       } catch (error) {
-        const where = locateInArtifact((error as Error | undefined)?.stack, artifact)
+        const where = locateInArtifact(map(error as Error | undefined, artifact)?.stack, artifact)
         const message = `${artifact.path}: the module threw while it was evaluated: ${(error as Error | undefined)?.message ?? String(error)}${where === undefined ? '' : `\n${where}`}`
         throw new RegistryError('LOAD_FAILED', message, { cause: error })
       }
-      return new InProcessPlugin(checkDefinition(exported, artifact.path), artifact, prepareOptions)
+      return new InProcessPlugin(checkDefinition(exported, artifact.path), artifact, prepareOptions, map)
     },
     close: () => Promise.resolve(),
   }
@@ -74,9 +77,13 @@ class InProcessPlugin implements LoadedPlugin {
   readonly #tracker = new CallTracker()
   readonly #options: PrepareOptions
   readonly #label: string
+  readonly #artifact: PluginArtifact
+  readonly #map: <T>(error: T, artifact: PluginArtifact) => T
 
-  constructor(def: PluginDefinition<object>, source: PluginArtifact, options: PrepareOptions) {
+  constructor(def: PluginDefinition<object>, source: PluginArtifact, options: PrepareOptions, map: <T>(error: T, artifact: PluginArtifact) => T) {
     this.#def = def
+    this.#artifact = source
+    this.#map = map
     this.name = def.name
     this.version = def.version
     this.hasSaveState = typeof def.saveState === 'function'
@@ -149,7 +156,7 @@ class InProcessPlugin implements LoadedPlugin {
             },
             (error: unknown) => {
               clearTimeout(timer)
-              reject(error)
+              reject(this.#map(error, this.#artifact))
             },
           )
         } else {
@@ -158,7 +165,7 @@ class InProcessPlugin implements LoadedPlugin {
         }
       } catch (error) {
         clearTimeout(timer)
-        reject(error)
+        reject(this.#map(error, this.#artifact))
       }
     })
   }
