@@ -1,8 +1,8 @@
 import { filter, type Observable } from 'rxjs'
 import { createCircuitBreaker } from '@hotswap/operators'
 import type { PluginRegistry, PluginStatus, RegistryEvent } from '@hotswap/registry'
-import { buildSlotArtifact, stampFiles, type SlotArtifact } from './artifact.js'
-import { isDeterministic, runAttempts } from './attempts.js'
+import { buildSlotArtifact, failedBuildHash, isDeterministic, stampFiles, type SlotArtifact } from './artifact.js'
+import { runAttempts } from './attempts.js'
 import { decide } from './decide.js'
 import type { PipelineEvent, ReloadAction, ReloadResult, SkipReason } from './events.js'
 import type { ResolvedOptions } from './options.js'
@@ -73,7 +73,10 @@ export async function applyChange(ctx: ApplyContext, work: Work): Promise<void> 
         return
       }
     }
-    decision = buildError !== undefined ? { kind: slot.id === undefined ? 'load' : 'reload', resetBreaker: true } : decide(slot, { ...change, present, seq: work.seq, hash: artifact!.hash }, ctx.policy(), now())
+    // Bytes that cannot even be built stand for themselves by their error (fail once for syntax errors too).
+    const hash = artifact?.hash ?? failedBuildHash(buildError!)
+    decision = decide(slot, { ...change, present, seq: work.seq, hash }, ctx.policy(), now())
+    if (buildError !== undefined && (decision.kind === 'skip' && decision.reason === 'unchanged')) decision = { kind: 'reload', resetBreaker: false }
   }
   switch (decision.kind) {
     case 'build':
@@ -89,9 +92,17 @@ export async function applyChange(ctx: ApplyContext, work: Work): Promise<void> 
     case 'rename': {
       const id = slot.id!
       await ctx.registry.relocate(id, decision.to)
+      const before = [...slot.inputs.values()].sort().join()
       const moved = ctx.slots.move(slot, decision.to)
       ctx.emit({ type: 'renamed', id, from: change.path, to: decision.to, at: now() })
-      // The content may have changed with the move: the usual check follows (unchanged: skipped).
+      // The same bytes under a new name are the same version (the artifact hash names the file,
+      // so compare the inputs' own hashes); anything else is checked as a change.
+      const after = await buildSlotArtifact(moved.path).catch(() => undefined)
+      if (after !== undefined && [...after.inputs.values()].sort().join() === before) {
+        moved.liveHash = after.hash
+        ctx.slots.setInputs(moved, after.inputs, new Map())
+        return
+      }
       ctx.route({ ...lookAgain(moved.path, 'change', now()), changes: change.changes })
       return
     }
@@ -122,10 +133,11 @@ async function run(ctx: ApplyContext, slot: Slot, action: ReloadAction, change: 
       }
       if (n === 1 && firstError !== undefined) throw firstError
       if (n > 1 || artifact === undefined) {
+        artifact = undefined
         artifact = await buildSlotArtifact(slot.path)
         ctx.slots.setInputs(slot, artifact.inputs, slot.stamps)
       }
-      return action === 'load' ? registry.load(slot.path) : registry.reload(id!)
+      return action === 'load' ? registry.load(artifact.prebuilt) : registry.reload(id!, artifact.prebuilt)
     },
     {
       retry: action === 'unload' ? undefined : options.retry,
@@ -158,7 +170,7 @@ async function run(ctx: ApplyContext, slot: Slot, action: ReloadAction, change: 
     slot.failedDeterministic = false
     slot.lastError = undefined
   } else {
-    slot.failedHash = hashAfter
+    slot.failedHash = hashAfter ?? failedBuildHash(failure)
     slot.failedDeterministic = deterministic
     slot.lastError = failure
   }

@@ -1,44 +1,43 @@
-import { readFile, stat } from 'node:fs/promises'
-import { relative } from 'node:path'
-import { createFnv1a64, fnv1a64Hex } from '@hotswap/change-detector'
-import { listPluginFiles } from './plugin-layout.js'
+import { stat } from 'node:fs/promises'
+import { fnv1a64Hex } from '@hotswap/change-detector'
+import { buildArtifact, failureKind, type PluginArtifact } from '@hotswap/registry'
 import type { FileStamp } from './settle.js'
 
-/** What the pipeline builds for a slot before asking the registry: the hash and the inputs. @internal */
+/** What the pipeline builds for a slot before asking the registry. @internal */
 export interface SlotArtifact {
-  /** FNV-1a 64 over every input (relative path and bytes). */
+  /** FNV-1a 64 over every input: the hash in status, events and the API. */
   readonly hash: string
-  /** Every input file (absolute) and its own FNV-1a 64. */
+  /** Every input file (absolute) and its own FNV-1a 64: what a change reloads this plugin for. */
   readonly inputs: ReadonlyMap<string, string>
-  /** What to hand to the registry with the load or reload (undefined: the registry reads the path). */
-  readonly prebuilt: undefined
+  /** The registry's artifact, handed to `load`/`reload` so the files are read and hashed once. */
+  readonly prebuilt: PluginArtifact
 }
 
 /**
- * Builds the artifact of a plugin path: reads each input once and hashes it. This is the one
- * place that knows how; the registry's own artifact builder replaces it when it lands.
+ * Builds the artifact of a plugin path with the registry's `buildArtifact` (each input read
+ * once, hashed once, TypeScript turned into JavaScript). This is the one place that knows how.
  *
  * @internal
  */
 export async function buildSlotArtifact(path: string): Promise<SlotArtifact> {
-  const st = await stat(path)
-  const sidecar = path.endsWith('.wasm') ? path.slice(0, -'.wasm'.length) + '.plugin.json' : undefined
-  const files = st.isDirectory() ? await listPluginFiles(path) : [path, ...(sidecar === undefined ? [] : [sidecar])]
-  const inputs = new Map<string, string>()
-  const combined = createFnv1a64()
-  for (const file of files) {
-    let bytes: Uint8Array
-    try {
-      bytes = await readFile(file)
-    } catch (error) {
-      if (file === sidecar && (error as NodeJS.ErrnoException).code === 'ENOENT') continue
-      throw error
-    }
-    const hash = fnv1a64Hex(bytes)
-    inputs.set(file, hash)
-    combined.update(`${relative(path, file)}\0${hash}\n`)
-  }
-  return { hash: combined.digestHex(), inputs, prebuilt: undefined }
+  const prebuilt = await buildArtifact(path)
+  return { hash: prebuilt.hash, inputs: prebuilt.inputs, prebuilt }
+}
+
+/**
+ * A stand-in hash for bytes that could not even be built (a syntax error, bad JSON): the same
+ * broken files fail with the same message (file, line, column, code frame), so the same
+ * message means the same bytes for "fail once".
+ *
+ * @internal
+ */
+export function failedBuildHash(error: Error): string {
+  return `build:${fnv1a64Hex(error.message)}`
+}
+
+/** Whether a failure cannot heal without new bytes (the registry's `failureKind`). @internal */
+export function isDeterministic(error: unknown): boolean {
+  return failureKind(error) === 'deterministic'
 }
 
 /** The stamps of files now (undefined for one that is gone). @internal */

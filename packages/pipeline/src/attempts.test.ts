@@ -3,7 +3,8 @@ import { throwError, of, type Observable } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { CircuitOpenError, createCircuitBreaker } from '@hotswap/operators'
 import { RegistryError } from '@hotswap/registry'
-import { isDeterministic, runAttempts, type AttemptsOutcome } from './attempts.js'
+import { isDeterministic } from './artifact.js'
+import { runAttempts, type AttemptsOutcome } from './attempts.js'
 
 const linear = { backoff: { strategy: 'linear' as const, initialMs: 10, incrementMs: 10 }, maxRetries: 5, jitter: 'none' as const }
 
@@ -77,15 +78,3 @@ describe('runAttempts', () => {
   })
 })
 
-describe('isDeterministic', () => {
-  it('tells failures that need new bytes from those that may heal', () => {
-    expect(isDeterministic(new RegistryError('INVALID_PLUGIN', 'a.mjs: name "b" does not match'))).toBe(true)
-    expect(isDeterministic(new RegistryError('UNSUPPORTED', 'a.txt is no plugin'))).toBe(true)
-    expect(isDeterministic(new RegistryError('LOAD_FAILED', 'SyntaxError: Unexpected token'))).toBe(true)
-    const gone = Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' })
-    expect(isDeterministic(new RegistryError('LOAD_FAILED', 'cannot read plugin a.mjs: ENOENT', { cause: gone }))).toBe(false)
-    expect(isDeterministic(new RegistryError('SETUP_TIMEOUT', 'slow'))).toBe(false)
-    expect(isDeterministic(new RegistryError('SETUP_FAILED', 'setup() threw'))).toBe(false)
-    expect(isDeterministic(new RegistryError('WORKER_CRASHED', 'exit 1'))).toBe(false)
-  })
-})

@@ -58,27 +58,6 @@ export function runAttempts<T>(attempt: (n: number) => Observable<T> | Promise<T
   })
 }
 
-/**
- * Whether a failure cannot heal without new bytes: a syntax or evaluation error, a wrong export
- * shape, name or version, invalid config or manifest, an unsupported kind. Such a failure is
- * reported once and not retried; anything else (a file gone mid-read, a timeout, a crash, a
- * throwing `setup()` that may depend on a service) is transient and retried with backoff.
- *
- * @internal
- */
-export function isDeterministic(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code
-  if (code === 'INVALID_PLUGIN' || code === 'UNSUPPORTED' || code === 'INVALID_CONFIG' || code === 'INVALID_MANIFEST' || code === 'SYNTAX_ERROR') return true
-  if (code === 'LOAD_FAILED') {
-    for (let e: unknown = (error as Error).cause; e !== undefined && e !== null; e = (e as Error).cause) {
-      const io = (e as { code?: unknown }).code
-      if (typeof io === 'string' && /^E[A-Z]+$/.test(io)) return false // ENOENT, EACCES, EBUSY...: the file system, transient
-    }
-    return !/\b(ENOENT|EACCES|EBUSY|EMFILE|EPERM)\b|cannot read plugin/.test((error as Error).message)
-  }
-  return error instanceof SyntaxError
-}
-
 function unwrap(error: unknown): Error {
   if (error instanceof RetriesExhaustedError && error.cause instanceof Error) return error.cause
   return error instanceof Error ? error : new Error(String(error))

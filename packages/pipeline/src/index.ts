@@ -29,6 +29,5 @@ export type {
 } from './events.js'
 export type { ReloadMetrics } from './metrics.js'
 export type { PluginChange, PluginChangeKind } from './plugin-change.js'
-export { PLUGIN_EXTENSIONS } from './plugin-layout.js'
 export { PipelineError } from './errors.js'
 export type { PipelineErrorCode } from './errors.js'

@@ -1,8 +1,7 @@
 import { readdir, stat } from 'node:fs/promises'
 import { extname, join, relative, resolve, sep } from 'node:path'
+import { PLUGIN_EXTENSIONS } from '@hotswap/registry'
 
-/** File extensions of single-file plugins. */
-export const PLUGIN_EXTENSIONS: readonly string[] = ['.mjs', '.js', '.cjs', '.wasm']
 
 const SIDECAR = '.plugin.json'
 
@@ -53,25 +52,3 @@ export async function discoverPlugins(dirs: readonly string[]): Promise<string[]
   }
   return found.sort()
 }
-
-/** Every file below a directory plugin that counts for its content hash (no node_modules, no dot-dirs). @internal */
-export async function listPluginFiles(root: string): Promise<string[]> {
-  const out: string[] = []
-  const walk = async (dir: string): Promise<void> => {
-    let entries
-    try {
-      entries = await readdir(dir, { withFileTypes: true })
-    } catch {
-      return
-    }
-    for (const entry of entries) {
-      if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue
-      const path = join(dir, entry.name)
-      if (entry.isDirectory()) await walk(path)
-      else if (entry.isFile()) out.push(path)
-    }
-  }
-  await walk(root)
-  return out.sort()
-}
-
