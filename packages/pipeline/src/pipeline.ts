@@ -1,9 +1,8 @@
-import { mkdir, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { Subject, defer, filter, firstValueFrom, take, timer, type Observable, type Subscription } from 'rxjs'
 import { exhaustLatestByKey } from '@hotswap/operators'
-import { createPluginRegistry, type PluginRegistry, type PluginStatus, type RegistryStateStore } from '@hotswap/registry'
-import { createStateStore, fileAdapter, type StateStore } from '@hotswap/state-store'
+import { createPluginRegistry, type PluginRegistry, type PluginStatus } from '@hotswap/registry'
 import { applyChange, type ApplyContext, type Work } from './apply.js'
 import { stampFiles } from './artifact.js'
 import { planChanges, watcherChanges } from './change-source.js'
@@ -15,8 +14,10 @@ import { resolveOptions, type ReloadPipelineOptions, type ResolvedOptions } from
 import { foldPluginChange, lookAgain, type PluginChange } from './plugin-change.js'
 import { discoverPlugins, pluginPathOf } from './plugin-layout.js'
 import { Policy, validatePolicy, type ReloadPolicy } from './policy.js'
-import type { PipelinePluginStatus, PipelineStatus, ReloadPipeline } from './pipeline-types.js'
+import type { PipelineStatus, ReloadPipeline } from './pipeline-types.js'
 import { SlotTable } from './slot.js'
+import { openStateStore, type OpenedStateStore } from './state.js'
+import { statusOf } from './status.js'
 
 /**
  * Creates the whole hot-reload pipeline: watcher → which plugins a file concerns (their
@@ -65,8 +66,7 @@ class Pipeline implements ReloadPipeline {
   #resume: ReloadPolicy
   #lastReload: ReloadResult | undefined
   #closing: Promise<void> | undefined
-  #ownStore: StateStore | undefined
-  #storeReady: Promise<void>
+  readonly #state: OpenedStateStore
   #scheduleTimer: Subscription | undefined
   #startDone: (() => void) | undefined
 
@@ -75,20 +75,14 @@ class Pipeline implements ReloadPipeline {
     this.#resume = o.policy.kind === 'Disabled' ? Policy.OnChange : o.policy
     this.#policy = o.enabled ? o.policy : Policy.Disabled
     const { options } = o
-    let store: RegistryStateStore | undefined = options.stateStore
-    let opened: Promise<StateStore> | undefined
-    if (options.stateDir !== undefined) {
-      const dir = resolve(options.stateDir)
-      opened = mkdir(dir, { recursive: true }).then(() => createStateStore({ adapter: fileAdapter({ dir }) }))
-      store = lazyStore(opened)
-    }
-    this.#storeReady = opened === undefined ? Promise.resolve() : opened.then((s) => void (this.#ownStore = s))
+    const state = openStateStore(options)
+    this.#state = state
     const registryLogger = options.registryOptions?.logger ?? options.logger
     this.registry = createPluginRegistry({
       ...options.registryOptions,
       ...(registryLogger !== undefined ? { logger: registryLogger } : {}),
       ...(options.loader !== undefined ? { loader: options.loader } : {}),
-      ...(store !== undefined ? { stateStore: store } : {}),
+      ...(state.store !== undefined ? { stateStore: state.store } : {}),
     })
     this.events$ = this.#events.asObservable()
     this.#subscriptions.push(this.registry.events$.subscribe((event) => this.#emit({ type: 'registry', event })))
@@ -109,7 +103,7 @@ class Pipeline implements ReloadPipeline {
   async #start(): Promise<void> {
     const { dirs, scheduler } = this.#o
     const startedAt = scheduler.now()
-    await this.#storeReady
+    await this.#state.ready
     for (const dir of dirs) {
       const st = await stat(dir).catch(() => undefined)
       if (st?.isDirectory() !== true) throw new PipelineError('INVALID_OPTIONS', `plugin directory ${dir} does not exist or is not a directory`)
@@ -204,22 +198,7 @@ class Pipeline implements ReloadPipeline {
   }
 
   status(): PipelineStatus {
-    const serving = new Map(this.registry.list().map((s) => [s.path, s]))
-    const paths = new Set<string>(serving.keys())
-    for (const slot of this.#slots.all()) if (slot.id !== undefined || slot.pending !== undefined || slot.lastError !== undefined) paths.add(slot.path)
-    const plugins = [...paths].sort().map((path): PipelinePluginStatus => {
-      const slot = this.#slots.find(path)
-      return {
-        path,
-        plugin: serving.get(path),
-        pending: slot?.pending?.changes,
-        breaker: slot?.breaker.state ?? 'closed',
-        lastError: slot?.lastError,
-        inputs: slot === undefined ? [] : [...slot.inputs.keys()],
-        metrics: (slot?.metrics ?? new MetricsRecorder()).snapshot(),
-      }
-    })
-    return { enabled: this.#policy.kind !== 'Disabled', policy: this.#policy, dirs: this.#o.dirs, plugins, totals: this.#totals.snapshot(), lastReload: this.#lastReload }
+    return statusOf(this.#slots, this.registry, this.#policy, this.#o.dirs, this.#totals, this.#lastReload)
   }
 
   enable(): void {
@@ -284,8 +263,7 @@ class Pipeline implements ReloadPipeline {
     await this.registry.close() // drains and saves every plugin's state
     this.#subscriptions.splice(0).forEach((s) => s.unsubscribe())
     for (const slot of this.#slots.all()) slot.circuit?.close()
-    await this.#storeReady.catch(() => undefined)
-    await this.#ownStore?.close()
+    await this.#state.close()
     this.#emit({ type: 'closed', at: this.#o.scheduler.now() })
     this.#events.complete()
     this.#work.complete()
@@ -321,15 +299,5 @@ class Pipeline implements ReloadPipeline {
 
   #assertOpen(): void {
     if (this.#closing !== undefined) throw new PipelineError('CLOSED', 'the reload pipeline is closed')
-  }
-}
-
-/** A state store whose methods wait for the store to open. */
-function lazyStore(opened: Promise<StateStore>): RegistryStateStore {
-  return {
-    save: async (snapshot) => {
-      await (await opened).save(snapshot)
-    },
-    latest: async (id) => (await opened).latest(id),
   }
 }
