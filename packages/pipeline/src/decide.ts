@@ -12,13 +12,38 @@ import type { PluginSlot } from './slot.js'
  * - `skip`: nothing to do, and why.
  */
 export type Decision =
-  | { readonly kind: 'wait'; readonly reason: 'policy' }
-  | { readonly kind: 'build' }
-  | { readonly kind: 'load'; readonly resetBreaker: boolean }
-  | { readonly kind: 'reload'; readonly resetBreaker: boolean }
-  | { readonly kind: 'unload' }
-  | { readonly kind: 'rename'; readonly to: string }
-  | { readonly kind: 'skip'; readonly reason: SkipReason }
+  | {
+      /** Hold the change as pending (the policy says not now). */
+      readonly kind: 'wait'
+      /** Why it waits. */
+      readonly reason: 'policy'
+    }
+  | {
+      /** Read and hash the inputs, then decide again with the hash. */
+      readonly kind: 'build'
+    }
+  | {
+      /** Load the plugin (it has no id yet), or reload it. */
+      readonly kind: 'load' | 'reload'
+      /** Whether the breaker starts afresh (new bytes or a forced trigger). */
+      readonly resetBreaker: boolean
+    }
+  | {
+      /** Unload the plugin: its path is gone or no plugin any more. */
+      readonly kind: 'unload'
+    }
+  | {
+      /** Keep the version serving and record its new path. */
+      readonly kind: 'rename'
+      /** The new path. */
+      readonly to: string
+    }
+  | {
+      /** Do nothing. */
+      readonly kind: 'skip'
+      /** Why. */
+      readonly reason: SkipReason
+    }
 
 /** What the pipeline observed about a change before deciding: the files as they are now. */
 export interface Observed {

@@ -5,9 +5,14 @@ import type { FileStamp } from './settle.js'
 
 /**
  * Everything the pipeline knows about one plugin path, in one record (what {@link decide}
- * reads): the id once loaded, the hash serving and the hash that failed, the change waiting for
- * the policy, the inputs of the last artifact, the breaker and the metrics.
- * @internal
+ * reads): the id once loaded, the hash serving and the hash that failed, the breaker's state
+ * and the change count.
+ *
+ * @example
+ * ```ts
+ * const slot: PluginSlot = { path: '/p/a.mjs', id: 'a', alive: true, liveHash: 'a1b2c3d4e5f60718', failedHash: undefined,
+ *   failedDeterministic: false, lastError: undefined, breaker: { state: 'closed', trialAt: undefined }, seq: 1 }
+ * ```
  */
 export interface PluginSlot {
   /** The plugin's file or directory, absolute. */
@@ -24,8 +29,13 @@ export interface PluginSlot {
   readonly failedDeterministic: boolean
   /** The last failure, until a success. */
   readonly lastError: Error | undefined
-  /** The state of the plugin's breaker and when it lets a trial through. */
-  readonly breaker: { readonly state: CircuitState; readonly trialAt: number | undefined }
+  /** The plugin's breaker. */
+  readonly breaker: {
+    /** Closed (attempts go through), open (refused) or half-open (one trial runs). */
+    readonly state: CircuitState
+    /** Scheduler time from which an open breaker lets a trial through. */
+    readonly trialAt: number | undefined
+  }
   /** Bumped on every change routed to the slot; a preparation that sees a newer one is superseded. */
   readonly seq: number
 }
