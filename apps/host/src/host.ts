@@ -83,6 +83,8 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
       concurrency: config.concurrency,
       ...(config.loader === 'in-process' ? { loader: [inProcessLoader(), wasmLoader()] } : {}),
       registryOptions: { drainTimeoutMs: config.drainTimeoutMs, logger: SILENT_LOGGER },
+      // the host prints every event itself (pino or the terminal view)
+      logger: SILENT_LOGGER,
     })
   } catch (error) {
     await store.close()

@@ -1,15 +1,17 @@
 // One memory soak of the pipeline in its own process:
 // `node --expose-gc pipeline-soak.mjs <loader> <source> <reloads> [warmup]`, loader = in-process |
-// worker, source = watcher | fed. Each step is a real edit (written to a temp file and renamed
+// worker, source = watcher | fed | registry. Each step is a real edit (written to a temp file and renamed
 // over the plugin, as editors save), seen by the watcher (or, `fed`, announced to the pipeline's
 // `changes` option, to leave the watcher's batching out), planned, decided, built and reloaded
-// by the pipeline; the step ends when the new version answers. Prints one JSON line.
+// by the pipeline; the step ends when the new version answers. `registry` does the same steps on
+// the bare registry (buildArtifact + reload), the peer that tells what the pipeline itself adds.
+// Prints one JSON line.
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Subject } from 'rxjs'
 import { createReloadPipeline } from '@hotswap/pipeline'
-import { inProcessLoader, workerLoader } from '@hotswap/registry'
+import { buildArtifact, createPluginRegistry, inProcessLoader, workerLoader } from '@hotswap/registry'
 
 const [loaderArg, sourceArg, countArg, warmupArg] = process.argv.slice(2)
 const count = Number(countArg)
@@ -28,13 +30,17 @@ export default {
 `
 await writeFile(file, source(0))
 const loader = loaderArg === 'worker' ? workerLoader() : inProcessLoader()
+const bare = sourceArg === 'registry'
 const fed = sourceArg === 'fed' ? new Subject() : undefined
-const pipeline = createReloadPipeline({ dirs: [plugins], loader, ...(fed !== undefined ? { changes: fed } : {}), debounce: 0, reconcileIntervalMs: 0, logger: quiet, registryOptions: { logger: quiet, keepPrevious: false } })
-await pipeline.ready
-const handle = pipeline.registry.get('soak')
+const options = { logger: quiet, keepPrevious: false }
+const pipeline = bare ? undefined : createReloadPipeline({ dirs: [plugins], loader, ...(fed !== undefined ? { changes: fed } : {}), debounce: 0, reconcileIntervalMs: 0, logger: quiet, registryOptions: options })
+const registry = pipeline?.registry ?? createPluginRegistry({ loader, ...options })
+if (pipeline !== undefined) await pipeline.ready
+else await registry.load(await buildArtifact(file))
+const handle = registry.get('soak')
 
-async function step(n) {
-  const served = new Promise((resolve) => {
+function served(n) {
+  return new Promise((resolve) => {
     const sub = pipeline.events$.subscribe((e) => {
       if (e.type === 'reload' && (e.to === `1.0.${n}` || e.outcome === 'failed')) {
         sub.unsubscribe()
@@ -42,11 +48,15 @@ async function step(n) {
       }
     })
   })
+}
+
+async function step(n) {
   const tmp = `${file}.tmp`
   await writeFile(tmp, source(n))
+  const done = pipeline === undefined ? undefined : served(n)
   await rename(tmp, file)
   fed?.next({ kind: 'modified', path: file, root: plugins })
-  const result = await served
+  const result = done === undefined ? await registry.reload('soak', await buildArtifact(file)).then(() => ({ outcome: 'success' })) : await done
   if (result.outcome !== 'success') throw new Error(`edit ${n} failed: ${result.error?.message}`)
   const answer = await handle.call('v')
   if (answer.n !== n) throw new Error(`edit ${n}: served ${answer.n}`)
@@ -81,8 +91,8 @@ for (let k = 0; k < 8; k++, n++) {
   await step(n)
   last.push(await memory())
 }
-const status = pipeline.status()
-await pipeline.close()
+const reloadsCounted = pipeline?.status().totals.reloads
+await (pipeline ?? registry).close()
 await rm(dir, { recursive: true, force: true })
 const minOf = (xs, f) => Math.min(...xs.map(f))
 const MB = 1048576
@@ -96,7 +106,7 @@ console.log(
     rssGrowthMB: +((minOf(last, (m) => m.rss) - minOf(first, (m) => m.rss)) / MB).toFixed(2),
     heapGrowthMB: +((minOf(last, (m) => m.heapUsed) - minOf(first, (m) => m.heapUsed)) / MB).toFixed(2),
     heapAfterMB: +(minOf(last, (m) => m.heapUsed) / MB).toFixed(2),
-    reloadsCounted: status.totals.reloads,
+    reloadsCounted,
     samples,
   }),
 )
