@@ -198,13 +198,15 @@ async function soaks(log) {
   table(rows, log)
   const [bare, piped] = rows
   const own = round(piped.rssGrowthMB - bare.rssGrowthMB)
-  const budget = round(10 * Math.min(1, SOAK / 10_000))
+  // The budget is the issue's, for 10,000 reloads (BENCH_PIPELINE_SOAK=10000); a shorter run that
+  // already exceeds it would exceed it over 10,000 too, and RSS after GC is too noisy to scale down.
+  const budget = 10
   return {
     rows,
     targets: {
-      pipelineOwnRssGrowthMB: { target: `< ${budget} MB over ${SOAK} reloads (pipeline minus bare registry)`, measured: own, pass: own < budget },
+      pipelineOwnRssGrowthMB: { target: `< ${budget} MB (pipeline minus bare registry; ${SOAK} reloads)`, measured: own, pass: own < budget },
       pipelineHeapFlatMB: { target: '< 1 MB heap growth after GC', measured: piped.heapGrowthMB, pass: piped.heapGrowthMB < 1 },
-      rssGrowthMB: { target: `< ${budget} MB over ${SOAK} reloads (absolute, registry included)`, measured: piped.rssGrowthMB, pass: piped.rssGrowthMB < budget },
+      rssGrowthMB: { target: `< ${budget} MB (absolute, registry included; ${SOAK} reloads)`, measured: piped.rssGrowthMB, pass: piped.rssGrowthMB < budget },
     },
   }
 }

@@ -110,6 +110,10 @@ describe('decide', () => {
       }
     }
 
+    it('skips a path that is no plugin and never loaded whatever the policy (nothing to hold)', () => {
+      for (const [, policy] of policies) expect(decide(slot({ id: undefined }), change({ kind: 'created', present: false }), policy, 0)).toEqual({ kind: 'skip', reason: 'notAPlugin' })
+    })
+
     it('holds an unload under OnSignal too (a deletion is a change like any other)', () => {
       expect(decide(slot(), change({ kind: 'deleted', present: false }), Policy.OnSignal, 0)).toEqual({ kind: 'wait', reason: 'policy' })
     })

@@ -59,8 +59,8 @@ export interface Observed {
  * Decides what a change means for a plugin slot: no I/O, no clock of its own (`now` is the
  * scheduler's time), so every branch is tested with plain values.
  *
- * Order: a rename of a loaded plugin is applied at once (the serving code does not change);
- * the policy holds ordinary changes unless the cause is `start`, `trigger`, `schedule` or
+ * Order: a rename of a loaded plugin is applied at once (the serving code does not change); a
+ * path that is no plugin and never loaded is skipped whatever the policy; the policy holds ordinary changes unless the cause is `start`, `trigger`, `schedule` or
  * `enable`; a path that is no plugin unloads a loaded one; the content is built before it is
  * judged; a change overtaken by a newer one is superseded; same bytes as serving are
  * `unchanged`; bytes that failed deterministically are not tried again (`alreadyFailed`);
@@ -79,6 +79,8 @@ export interface Observed {
  */
 export function decide(slot: PluginSlot, change: PluginChange & Observed, policy: ReloadPolicy, now: number): Decision {
   if (change.kind === 'renamed' && change.to !== undefined && slot.id !== undefined && change.present) return { kind: 'rename', to: change.to }
+  // Nothing to hold for a path that is no plugin and never loaded (an editor's temp file).
+  if (!change.present && slot.id === undefined) return { kind: 'skip', reason: 'notAPlugin' }
   if (!policyApplies(policy, change)) return { kind: 'wait', reason: 'policy' }
   if (change.seq !== undefined && change.seq < slot.seq) return { kind: 'skip', reason: 'superseded' }
   if (!change.present || change.kind === 'renamed') return slot.id === undefined ? { kind: 'skip', reason: 'notAPlugin' } : { kind: 'unload' }

@@ -126,7 +126,10 @@ class Pipeline implements ReloadPipeline {
       scheduler,
       probe: stampFiles,
       known: (plugin, file) => this.#slots.find(plugin)?.stamps.get(file),
-      onRouted: (change) => void this.#slots.slot(change.path).seq++,
+      onRouted: (change) => {
+        const slot = this.#slots.find(change.path) // not slot(): a burst that folds to nothing (a temp file) leaves no slot
+        if (slot !== undefined) slot.seq++
+      },
     })
     this.#subscriptions.push(source$.pipe(plan).subscribe({ next: (change) => this.#route(change), error: (error: unknown) => this.#watcherError(error) }))
     this.#schedule()
