@@ -230,8 +230,8 @@ function renderTimeline() {
           const what = r.changes.length > 0 ? [...new Set(r.changes.map((c) => `${c.kind} ${base(c.path)}`))].slice(0, 3).join(', ') : r.cause
           return el(
             'li',
-            { class: `row ${r.outcome}`, 'data-testid': 'reload-row', dataset: { plugin: r.id ?? base(r.root), seq: r.seq, outcome: r.outcome, cause: r.cause } },
-            el('div', { class: 'label' }, el('span', { class: 'time' }, clock(r.at)), ' ', el('b', {}, r.id ?? base(r.root)), ' ', el('span', { class: 'muted' }, `${r.action} ${versions}`)),
+            { class: `row ${r.outcome}`, 'data-testid': 'reload-row', dataset: { plugin: r.id ?? base(r.path), seq: r.seq, outcome: r.outcome, cause: r.cause } },
+            el('div', { class: 'label' }, el('span', { class: 'time' }, clock(r.at)), ' ', el('b', {}, r.id ?? base(r.path)), ' ', el('span', { class: 'muted' }, `${r.action} ${versions}`)),
             el('div', { class: 'bar', style: `width:${width}%` }, segments),
             el('div', { class: 'meta' }, r.outcome === 'failed' ? el('span', { class: 'bad' }, `failed${r.failedPhase ? ` in ${r.failedPhase}` : ''}`) : ms(t.totalMs), ' ', el('span', { class: 'muted' }, what)),
           )
@@ -245,7 +245,7 @@ function renderFailures() {
   const items = [
     ...current.map((p) => el('li', { class: 'current' }, el('b', {}, p.id ?? p.label), ' ', el('span', { class: 'pill bad' }, 'now'), ' ', el('code', {}, `${p.lastError.code ?? p.lastError.name}: ${p.lastError.message}`))),
     ...failed.map((r) =>
-      el('li', {}, el('span', { class: 'time' }, clock(r.at)), ' ', el('b', {}, r.id ?? base(r.root)), ` ${r.action} failed${r.failedPhase ? ` in ${r.failedPhase}` : ''} after ${r.attempts} attempt(s) `, el('code', {}, r.error ? `${r.error.code ?? r.error.name}: ${r.error.message}` : 'unknown error')),
+      el('li', {}, el('span', { class: 'time' }, clock(r.at)), ' ', el('b', {}, r.id ?? base(r.path)), ` ${r.action} failed${r.failedPhase ? ` in ${r.failedPhase}` : ''} after ${r.attempts} attempt(s) `, el('code', {}, r.error ? `${r.error.code ?? r.error.name}: ${r.error.message}` : 'unknown error')),
     ),
   ]
   $('failures').replaceChildren(...(items.length === 0 ? [el('li', { class: 'muted' }, 'no failures')] : items))

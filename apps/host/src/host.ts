@@ -74,9 +74,7 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
   try {
     pipeline = createReloadPipeline({
       dirs: config.dirs,
-      // Our own store so that the API can show each plugin's state history; stateDir keeps the
-      // watcher snapshot (catch-up on what changed while the host was down).
-      stateDir: config.stateDir,
+      // Our own store so that the API can show each plugin's state history.
       stateStore: { save: async (snapshot) => void (await store.save(snapshot)), latest: (id) => store.latest(id) },
       policy: toReloadPolicy(config.policy, config.intervalMs),
       enabled: config.enabled,
@@ -85,6 +83,8 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
       concurrency: config.concurrency,
       ...(config.loader === 'in-process' ? { loader: [inProcessLoader(), wasmLoader()] } : {}),
       registryOptions: { drainTimeoutMs: config.drainTimeoutMs, logger: SILENT_LOGGER },
+      // the host prints every event itself (pino or the terminal view)
+      logger: SILENT_LOGGER,
     })
   } catch (error) {
     await store.close()
@@ -192,7 +192,7 @@ function logEvent(logger: Logger, e: PipelineEvent): void {
         outcome: e.outcome,
         from: e.from,
         to: e.to,
-        root: e.root,
+        root: e.path,
         changes: e.changes.map((c) => ({ kind: c.kind, path: c.path })),
         hashBefore: e.hashBefore,
         hashAfter: e.hashAfter,
@@ -211,17 +211,17 @@ function logEvent(logger: Logger, e: PipelineEvent): void {
       else logger.debug({ event: `registry.${r.type}`, ...r }, `registry: ${r.type}`)
       return
     }
-    case 'watcher-error':
+    case 'watcherError':
       logger.error({ event: e.type, error: errorJson(e.error) }, 'watcher error; rescanning')
       return
     case 'skipped':
-      logger.debug({ event: e.type, plugin: e.id, root: e.root, reason: e.reason }, `skipped: ${e.reason}`)
+      logger.debug({ event: e.type, plugin: e.id, root: e.path, reason: e.reason }, `skipped: ${e.reason}`)
       return
     case 'pending':
-      logger.info({ event: e.type, plugin: e.id, root: e.root, policy: e.policy, enabled: e.enabled, changes: e.changes.map((c) => ({ kind: c.kind, path: c.path })) }, 'changes pending')
+      logger.info({ event: e.type, plugin: e.id, root: e.path, policy: e.policy, enabled: e.enabled, changes: e.changes.map((c) => ({ kind: c.kind, path: c.path })) }, 'changes pending')
       return
     case 'retry':
-      logger.warn({ event: e.type, plugin: e.id, root: e.root, attempt: e.attempt, delayMs: e.delayMs, error: errorJson(e.error) }, 'retrying')
+      logger.warn({ event: e.type, plugin: e.id, root: e.path, attempt: e.attempt, delayMs: e.delayMs, error: errorJson(e.error) }, 'retrying')
       return
     default:
       logger.info({ event: e.type, ...(e as object) }, e.type)

@@ -82,8 +82,8 @@ export function pluginJson(p: PipelinePluginStatus): PluginJson {
   const s = p.plugin
   return {
     id: s?.id,
-    label: basename(p.root),
-    root: p.root,
+    label: basename(p.path),
+    root: p.path,
     version: s?.version,
     state: s?.state ?? (p.lastError !== undefined ? 'Failed' : 'Unloaded'),
     loader: s?.loader,
@@ -135,8 +135,8 @@ export function statusJson(status: PipelineStatus): Record<string, unknown> {
  * pluginLabel(result) // 'counter'
  * ```
  */
-export function pluginLabel(e: Pick<ReloadResult, 'id' | 'root'>): string {
-  return e.id ?? basename(e.root)
+export function pluginLabel(e: Pick<ReloadResult, 'id' | 'path'>): string {
+  return e.id ?? basename(e.path)
 }
 
 /**

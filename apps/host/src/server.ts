@@ -216,7 +216,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     const root = pipeline.registry.status(id).path
     let result: ReloadResult | undefined
     const off = journal.subscribe(({ event }) => {
-      if (event.type === 'reload' && event.root === root) result = event
+      if (event.type === 'reload' && event.path === root) result = event
     })
     try {
       await pipeline.trigger(id)
@@ -226,7 +226,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (result?.outcome === 'failed') {
       return reply.code(422).send({ error: { code: 'RELOAD_FAILED', message: `reload of ${id} failed: ${result.error?.message ?? 'unknown error'}`, reload: toJson(result) } })
     }
-    return { reload: result === undefined ? null : toJson(result), plugin: pluginJson(pipeline.status().plugins.find((p) => p.root === root)!) }
+    return { reload: result === undefined ? null : toJson(result), plugin: pluginJson(pipeline.status().plugins.find((p) => p.path === root)!) }
   })
 
   app.post<{ Params: { id: string } }>('/api/plugins/:id/rollback', { schema: { params: ID_PARAM, body: EMPTY_BODY } }, async (request) => {

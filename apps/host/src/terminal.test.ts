@@ -5,7 +5,7 @@ import { createTerminalView, supportsColor } from './terminal.js'
 const result = (over: Partial<ReloadResult> = {}): ReloadResult => ({
   type: 'reload',
   id: 'counter',
-  root: '/p/counter.mjs',
+  path: '/p/counter.mjs',
   action: 'reload',
   cause: 'change',
   changes: [{ kind: 'modified', path: '/p/counter.mjs', root: '/p' }],
@@ -18,6 +18,7 @@ const result = (over: Partial<ReloadResult> = {}): ReloadResult => ({
   to: '1.1.0',
   attempts: 1,
   error: undefined,
+  deterministic: false,
   failedPhase: undefined,
   at: Date.UTC(2025, 0, 1, 12, 0, 0),
   ...over,
@@ -60,11 +61,12 @@ describe('terminal view', () => {
       lastReload: undefined,
       plugins: [
         {
-          root: '/p/counter.mjs',
+          path: '/p/counter.mjs',
           plugin: { id: 'counter', version: '1.1.0', state: 'Running', path: '/p/counter.mjs', hash: 'h', loader: 'worker', loadedAt: 0, reloadCount: 3, failedReloads: 0, lastError: undefined, inFlight: 0, previousVersion: '1.0.0', alive: true },
           pending: undefined,
           breaker: 'closed',
           lastError: undefined,
+          inputs: ['/p/counter.mjs'],
           metrics: { reloads: 4, failures: 0, lastReloadAt: Date.UTC(2025, 0, 1, 9, 30, 5), p50Ms: 3, p90Ms: 3, p99Ms: 3 },
         },
       ],

@@ -119,15 +119,15 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
           out(reloadLine(e))
           return
         case 'pending':
-          out(`${time(e.at)} ${c.yellow('…')} ${c.bold('pending')} ${c.bold(e.id ?? basename(e.root))} ${c.dim(describeChanges(e.changes))} ${c.yellow(e.enabled ? `(policy ${e.policy}: send SIGUSR2 or POST /api/plugins/<id>/reload)` : '(hot reload disabled)')}`)
+          out(`${time(e.at)} ${c.yellow('…')} ${c.bold('pending')} ${c.bold(e.id ?? basename(e.path))} ${c.dim(describeChanges(e.changes))} ${c.yellow(e.enabled ? `(policy ${e.policy}: send SIGUSR2 or POST /api/plugins/<id>/reload)` : '(hot reload disabled)')}`)
           return
         case 'skipped':
-          if (options.verbose === true || (e.reason !== 'unchanged' && e.reason !== 'not-a-plugin')) {
-            out(`${time(e.at)} ${c.dim('·')} ${c.dim(`skipped ${e.id ?? basename(e.root)}: ${e.reason}`)}`)
+          if (options.verbose === true || (e.reason !== 'unchanged' && e.reason !== 'notAPlugin')) {
+            out(`${time(e.at)} ${c.dim('·')} ${c.dim(`skipped ${e.id ?? basename(e.path)}: ${e.reason}`)}`)
           }
           return
         case 'retry':
-          out(`${time(e.at)} ${c.yellow('↻')} retry ${e.id ?? basename(e.root)} #${e.attempt} in ${e.delayMs}ms: ${c.yellow(e.error instanceof Error ? e.error.message : String(e.error))}`)
+          out(`${time(e.at)} ${c.yellow('↻')} retry ${e.id ?? basename(e.path)} #${e.attempt} in ${e.delayMs}ms: ${c.yellow(e.error instanceof Error ? e.error.message : String(e.error))}`)
           return
         case 'policy':
           out(`${time(e.at)} ${c.cyan('⏵')} hot reload ${e.enabled ? c.green('enabled') : c.yellow('disabled')}, policy ${e.policy.kind}`)
@@ -135,7 +135,7 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
         case 'renamed':
           out(`${time(e.at)} ${c.cyan('→')} renamed ${e.id}: ${basename(e.from)} → ${basename(e.to)}`)
           return
-        case 'watcher-error':
+        case 'watcherError':
           out(`${time(e.at)} ${c.red('!')} watcher error: ${e.error.message} ${c.dim('(rescanning)')}`)
           return
         case 'ready':

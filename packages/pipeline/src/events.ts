@@ -12,9 +12,9 @@ export type ReloadAction = 'load' | 'reload' | 'unload'
 export interface ReloadTimings {
   /** From the first file change of the burst to the last one (how long the burst lasted). */
   readonly detectedMs: number
-  /** From the last file change to the start of the reload: debounce window, policy and queue. */
+  /** From the last file change to the start of the reload: debounce window, settle window, policy and queue. */
   readonly waitedMs: number
-  /** Registry: read, hash, load and validate the new version. */
+  /** Read and hash the inputs (the artifact), then the registry's load and validation of the new version. */
   readonly prepareMs: number
   /** Registry: wait for calls in flight on the old version. */
   readonly drainMs: number
@@ -32,17 +32,17 @@ export interface ReloadResult {
   readonly type: 'reload'
   /** The plugin id, once known. */
   readonly id: string | undefined
-  /** The plugin's file or directory. */
-  readonly root: string
+  /** The plugin's file or directory, absolute. */
+  readonly path: string
   /** What was done: a first load, a reload, or an unload (the plugin's files went away). */
   readonly action: ReloadAction
   /** What caused it. */
   readonly cause: ReloadCause
-  /** The file changes that led here (empty for start, trigger and reconcile). */
+  /** The file changes that led here (empty for start, trigger and reconcile); a shared input edited shows here for every plugin that imports it. */
   readonly changes: readonly FileChange[]
   /** Content hash of the version that served before (undefined for a first load). */
   readonly hashBefore: string | undefined
-  /** Content hash now on disk (undefined after an unload). */
+  /** Content hash of the version loaded (or tried), FNV-1a 64 over every input (undefined after an unload). */
   readonly hashAfter: string | undefined
   /** The policy in force and what it decided. */
   readonly policy: ReloadPolicy['kind']
@@ -58,6 +58,8 @@ export interface ReloadResult {
   readonly attempts: number
   /** The error of the last attempt, when it failed. */
   readonly error: Error | undefined
+  /** Whether the failure is deterministic (syntax, shape, name, invalid config): reported once and not retried. */
+  readonly deterministic: boolean
   /** The registry phase that failed, when known. */
   readonly failedPhase: string | undefined
   /** When it ended (ms since the epoch). */
@@ -65,12 +67,18 @@ export interface ReloadResult {
 }
 
 /**
- * Why a change was not applied: `unchanged` (same content hash as the serving version: a touch,
- * an identical rebuild), `already-failed` (these exact bytes already failed; waiting for a new
- * change or a trigger), `circuit-open` (the plugin's breaker refuses attempts for now), `vetoed`
- * (`onBeforeReload` returned false), `not-a-plugin`, `unstable` (still being written).
+ * Why a change was not applied:
+ * - `unchanged`: same content hash as the serving version (a touch, an identical rebuild);
+ * - `alreadyFailed`: these exact bytes failed in a way that cannot heal by itself (a syntax
+ *   error, a wrong export shape or name, invalid config); they are reported once, and nothing
+ *   is tried again until the files change or `trigger()` is called;
+ * - `circuitOpen`: these bytes failed with transient errors and the plugin's breaker refuses
+ *   attempts until its reset time;
+ * - `notAPlugin`: the path is not (or no longer) a plugin file or a directory with a `package.json`;
+ * - `superseded`: the inputs changed again while the new version was being prepared; that
+ *   preparation is dropped and the newer change is applied instead (not a failure).
  */
-export type SkipReason = 'unchanged' | 'already-failed' | 'circuit-open' | 'vetoed' | 'not-a-plugin' | 'unstable'
+export type SkipReason = 'unchanged' | 'alreadyFailed' | 'circuitOpen' | 'notAPlugin' | 'superseded'
 
 /** Emitted once when every plugin that existed at start was loaded (or failed to). */
 export interface ReadyEvent {
@@ -88,8 +96,8 @@ export interface ReadyEvent {
 export interface PendingEvent {
   /** Discriminant. */
   readonly type: 'pending'
-  /** The plugin's file or directory. */
-  readonly root: string
+  /** The plugin's file or directory, absolute. */
+  readonly path: string
   /** The plugin id, when it is loaded. */
   readonly id: string | undefined
   /** The policy in force. */
@@ -106,8 +114,8 @@ export interface PendingEvent {
 export interface SkippedEvent {
   /** Discriminant. */
   readonly type: 'skipped'
-  /** The plugin's file or directory. */
-  readonly root: string
+  /** The plugin's file or directory, absolute. */
+  readonly path: string
   /** The plugin id, when it is loaded. */
   readonly id: string | undefined
   /** Why it was not applied. */
@@ -124,9 +132,9 @@ export interface RenamedEvent {
   readonly type: 'renamed'
   /** The plugin id. */
   readonly id: string
-  /** The old root. */
+  /** The old path. */
   readonly from: string
-  /** The new root. */
+  /** The new path. */
   readonly to: string
   /** When (ms since the epoch). */
   readonly at: number
@@ -136,8 +144,8 @@ export interface RenamedEvent {
 export interface RetryEvent {
   /** Discriminant. */
   readonly type: 'retry'
-  /** The plugin's file or directory. */
-  readonly root: string
+  /** The plugin's file or directory, absolute. */
+  readonly path: string
   /** The plugin id, when known. */
   readonly id: string | undefined
   /** The retry about to run (1 for the first retry). */
@@ -165,7 +173,7 @@ export interface PolicyEvent {
 /** The watcher failed; the pipeline rescans and watches again (with backoff). */
 export interface WatcherErrorEvent {
   /** Discriminant. */
-  readonly type: 'watcher-error'
+  readonly type: 'watcherError'
   /** The watcher's typed error (`WATCH_LIMIT`, `ROOT_NOT_FOUND`, `BACKEND_ERROR`, ...). */
   readonly error: WatcherError | Error
   /** When (ms since the epoch). */
@@ -177,7 +185,7 @@ export interface ReconcileEvent {
   /** Discriminant. */
   readonly type: 'reconcile'
   /** Why: the periodic interval, or a watcher error. */
-  readonly reason: 'interval' | 'watcher-error'
+  readonly reason: 'interval' | 'watcherError'
   /** Plugins looked at. */
   readonly plugins: number
   /** When (ms since the epoch). */

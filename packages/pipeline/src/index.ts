@@ -1,14 +1,12 @@
 export { createReloadPipeline } from './pipeline.js'
-export type {
-  BreakerOptions,
-  DebounceOptions,
-  PipelineHooks,
-  PipelinePluginStatus,
-  PipelineStatus,
-  ReloadPipeline,
-  ReloadPipelineOptions,
-  RetryOptions,
-} from './pipeline.js'
+export type { PipelinePluginStatus, PipelineStatus, ReloadPipeline } from './pipeline-types.js'
+export { DEFAULT_SETTLE_MS } from './options.js'
+export type { BreakerOptions, DebounceOptions, ReloadPipelineOptions, RetryOptions } from './options.js'
+export { consoleWarnings } from './logger.js'
+export type { PipelineLogger } from './logger.js'
+export { decide } from './decide.js'
+export type { Decision, Observed } from './decide.js'
+export type { PluginSlot } from './slot.js'
 export { Policy } from './policy.js'
 export type { DisabledPolicy, OnChangePolicy, OnSignalPolicy, PolicyShorthands, ReloadPolicy, ScheduledPolicy } from './policy.js'
 export type {
@@ -31,6 +29,5 @@ export type {
 } from './events.js'
 export type { ReloadMetrics } from './metrics.js'
 export type { PluginChange, PluginChangeKind } from './plugin-change.js'
-export { PLUGIN_EXTENSIONS } from './plugin-layout.js'
 export { PipelineError } from './errors.js'
 export type { PipelineErrorCode } from './errors.js'

@@ -57,14 +57,14 @@ describe('pipeline under bursts', () => {
     // each plugin was loaded or reloaded at most once after the burst ended (no extra churn)
     for (let i = 0; i < count; i++) {
       const root = files[i]!
-      const after = reloads.filter((r) => r.root === root && r.at > burstEnd + 400)
+      const after = reloads.filter((r) => r.path === root && r.at > burstEnd + 400)
       expect(after.length, `${root} reloads after the burst`).toBeLessThanOrEqual(1)
     }
-    const perPlugin = files.map((root) => reloads.filter((r) => r.root === root && r.outcome === 'success').length)
+    const perPlugin = files.map((root) => reloads.filter((r) => r.path === root && r.outcome === 'success').length)
     // the burst was coalesced: a handful of loads per plugin at most, not one per write
     expect(Math.max(...perPlugin)).toBeLessThanOrEqual(3)
     for (const root of files) {
-      const finals = reloads.filter((r) => r.root === root && r.outcome === 'success' && r.to === '1.0.20')
+      const finals = reloads.filter((r) => r.path === root && r.outcome === 'success' && r.to === '1.0.20')
       // Once, or twice when the worker imported newer bytes than the registry had hashed (the
       // second load then confirms the final content; see the pipeline README, "known limits").
       expect(finals.length, `${root} loads of its final version`).toBeGreaterThanOrEqual(1)

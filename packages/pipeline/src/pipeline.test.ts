@@ -62,10 +62,11 @@ describe('createReloadPipeline', () => {
     const failed = nextEvent(p.events$, (e) => isReload(e) && e.outcome === 'failed')
     await writeFile(file, 'export default { name: "counter", version: "1.0.1", setup() { throw new Error("boom") } }')
     const failure = (await failed) as ReloadResult
-    expect(failure.attempts).toBe(2)
+    // a setup() that throws on these bytes is deterministic (the registry's failureKind): reported once, not retried
+    expect(failure).toMatchObject({ attempts: 1, deterministic: true })
     expect(failure.error?.message).toMatch(/boom/)
     expect(await counter.call('get')).toEqual({ version: '1.0.0', count: 1 })
-    const status = p.status().plugins.find((x) => x.root === file)!
+    const status = p.status().plugins.find((x) => x.path === file)!
     expect(status.lastError?.message).toMatch(/boom/)
 
     const fixed = nextEvent(p.events$, (e) => isReload(e) && e.outcome === 'success')
@@ -157,14 +158,20 @@ describe('createReloadPipeline', () => {
     expect(p.status().enabled).toBe(true)
   })
 
-  it('stops retrying through an open breaker until the file changes again', async () => {
+  it('retries a transient failure, stops at an open breaker, and lets the next change through', async () => {
     const file = join(fixture.dirs.plugins, 'counter.mjs')
     await writeFile(file, counterPlugin('counter', '1.0.0'))
-    const p = start({ retry: { maxRetries: 5, backoff: { strategy: 'linear', initialMs: 10, incrementMs: 0 } }, breaker: { failureThreshold: 2, resetAfterMs: 60_000 } })
+    const p = start({
+      retry: { maxRetries: 5, backoff: { strategy: 'linear', initialMs: 10, incrementMs: 0 } },
+      breaker: { failureThreshold: 2, resetAfterMs: 60_000 },
+      registryOptions: { setupTimeoutMs: 300 },
+    })
     await p.ready
     const failed = nextEvent(p.events$, (e) => isReload(e) && e.outcome === 'failed')
-    await writeFile(file, 'export default { name: "counter", version: "9.9.9", setup() { throw new Error("always") } }')
+    // a setup() that never ends: SETUP_TIMEOUT, transient, so it is retried
+    await writeFile(file, 'export default { name: "counter", version: "1.9.9", setup() { return new Promise(() => {}) } }')
     const failure = (await failed) as ReloadResult
+    expect(failure).toMatchObject({ deterministic: false })
     expect(failure.attempts).toBe(2) // the breaker opened after two failures and refused the rest
     await until(() => p.status().plugins[0]!.breaker === 'open', 2000, 'breaker open')
     const fixed = nextEvent(p.events$, (e) => isReload(e) && e.outcome === 'success')
@@ -203,7 +210,7 @@ describe('createReloadPipeline', () => {
     expect(await counter.call('get')).toEqual({ version: '1.0.0', count: 2 })
     const reloaded = nextEvent(p.events$, (e) => isReload(e) && e.outcome === 'success')
     await writeFile(renamedTo, counterPlugin('counter', '1.0.1'))
-    expect(await reloaded).toMatchObject({ root: renamedTo, action: 'reload', to: '1.0.1' })
+    expect(await reloaded).toMatchObject({ path: renamedTo, action: 'reload', to: '1.0.1' })
     expect(await counter.call('get')).toEqual({ version: '1.0.1', count: 2 })
     log.stop()
   })

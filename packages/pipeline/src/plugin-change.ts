@@ -1,39 +1,47 @@
 import { DROP_KEY } from '@hotswap/operators'
 import type { FileChange } from '@hotswap/watcher'
+import type { ReloadCause } from './events.js'
 
-/** The net kind of a plugin's burst of file changes. */
-export type PluginChangeKind = 'created' | 'modified' | 'deleted'
+/** The net kind of a plugin's burst of file changes (`renamed`: the plugin's own file or folder moved). */
+export type PluginChangeKind = 'created' | 'modified' | 'deleted' | 'renamed'
 
 /** The file changes of one plugin, folded over a burst (what a custom debounce window sees). */
 export interface PluginChange {
-  /** The plugin's root (its file or directory), absolute. */
-  readonly root: string
+  /** The plugin's file or directory, absolute. */
+  readonly path: string
   /** The net kind: created+modified = created, deleted+created = modified, and so on. */
   readonly kind: PluginChangeKind
+  /** For `renamed`: where the plugin's file or directory went. */
+  readonly to?: string | undefined
+  /** What made the pipeline look at the plugin. */
+  readonly cause: ReloadCause
   /** The file changes that were folded in, oldest first (at most 50 kept). */
   readonly changes: readonly FileChange[]
-  /** When the first change of the burst was seen (ms since the epoch). */
+  /** When the first change of the burst was seen (scheduler time, ms). */
   readonly firstAt: number
-  /** When the last change of the burst was seen. */
+  /** When the last change of the burst was seen (scheduler time, ms). */
   readonly lastAt: number
-  /** Set by trigger(): apply even when the content hash did not change. */
-  readonly force?: boolean
+  /** Set by `trigger()`: apply even when the content hash did not change. */
+  readonly force?: boolean | undefined
 }
 
 const MAX_CHANGES = 50
 
 /**
  * Folds two consecutive changes of one plugin: created+modified = created, created+deleted =
- * nothing (the key is dropped), deleted+created = modified, modified+deleted = deleted, and a
- * later modification keeps the earlier kind. @internal
+ * nothing (the key is dropped), deleted+created = modified, modified+deleted = deleted, a later
+ * modification keeps the earlier kind, and a rename is kept as the newest word.
+ * @internal
  */
 export function foldPluginChange(previous: PluginChange, next: PluginChange): PluginChange | typeof DROP_KEY {
-  const kind = foldKind(previous.kind, next.kind)
+  const kind = next.kind === 'renamed' ? 'renamed' : foldKind(previous.kind, next.kind)
   if (kind === undefined) return DROP_KEY
   const changes = [...previous.changes, ...next.changes]
   return {
-    root: previous.root,
+    path: previous.path,
     kind,
+    ...(kind === 'renamed' ? { to: next.to ?? previous.to } : {}),
+    cause: next.cause === 'change' ? previous.cause : next.cause,
     changes: changes.length > MAX_CHANGES ? changes.slice(-MAX_CHANGES) : changes,
     firstAt: previous.firstAt,
     lastAt: next.lastAt,
@@ -47,10 +55,7 @@ function foldKind(a: PluginChangeKind, b: PluginChangeKind): PluginChangeKind | 
   return b === 'deleted' ? 'deleted' : 'modified'
 }
 
-/** The plugin-level kind of one file change: only a change of the root itself creates or deletes the plugin. @internal */
-export function kindFor(change: FileChange, root: string): PluginChangeKind {
-  if (change.path !== root) return 'modified'
-  if (change.kind === 'created') return 'created'
-  if (change.kind === 'deleted') return 'deleted'
-  return 'modified'
+/** A change of nothing in particular (start, reconcile, trigger): look at the plugin again. @internal */
+export function lookAgain(path: string, cause: ReloadCause, now: number, kind: PluginChangeKind = 'modified'): PluginChange {
+  return { path, kind, cause, changes: [], firstAt: now, lastAt: now }
 }

@@ -1,19 +1,18 @@
 import { readdir, stat } from 'node:fs/promises'
-import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path'
+import { extname, join, relative, resolve, sep } from 'node:path'
+import { PLUGIN_EXTENSIONS } from '@hotswap/registry'
 
-/** File extensions of single-file plugins. */
-export const PLUGIN_EXTENSIONS: readonly string[] = ['.mjs', '.js', '.cjs', '.wasm']
 
 const SIDECAR = '.plugin.json'
 
 /**
- * Which plugin a path belongs to, as the absolute path of the plugin's root: a plugin file
+ * Which plugin a path belongs to, as the absolute path of the plugin (its file or folder): a plugin file
  * directly in a watched directory, or the top-level directory (a directory plugin) that contains
  * the path. A `name.plugin.json` sidecar belongs to `name.wasm`. Returns undefined for a path
  * outside every watched directory, or a file directly in one that is not a plugin.
  * @internal
  */
-export function pluginRootOf(path: string, dirs: readonly string[]): string | undefined {
+export function pluginPathOf(path: string, dirs: readonly string[]): string | undefined {
   const abs = resolve(path)
   for (const dir of dirs) {
     const rel = relative(dir, abs)
@@ -28,54 +27,28 @@ export function pluginRootOf(path: string, dirs: readonly string[]): string | un
   return undefined
 }
 
-/** Whether a root is a plugin now: a plugin file, or a directory with a `package.json`. @internal */
-export async function isPluginRoot(root: string): Promise<boolean> {
+/** Whether a path is a plugin now: a plugin file, or a directory with a `package.json`. @internal */
+export async function isPluginPath(path: string): Promise<boolean> {
   try {
-    const st = await stat(root)
-    if (st.isFile()) return PLUGIN_EXTENSIONS.includes(extname(root))
-    if (st.isDirectory()) return (await stat(join(root, 'package.json'))).isFile()
+    const st = await stat(path)
+    if (st.isFile()) return PLUGIN_EXTENSIONS.includes(extname(path))
+    if (st.isDirectory()) return (await stat(join(path, 'package.json'))).isFile()
     return false
   } catch {
     return false
   }
 }
 
-/** Every plugin root in the watched directories, sorted. @internal */
+/** Every plugin path in the watched directories, sorted. @internal */
 export async function discoverPlugins(dirs: readonly string[]): Promise<string[]> {
-  const roots: string[] = []
+  const found: string[] = []
   for (const dir of dirs) {
     const entries = await readdir(dir, { withFileTypes: true })
     for (const entry of entries) {
       const path = join(dir, entry.name)
       if (entry.name.startsWith('.')) continue
-      if (await isPluginRoot(path)) roots.push(path)
+      if (await isPluginPath(path)) found.push(path)
     }
   }
-  return roots.sort()
-}
-
-/** Every file below a directory plugin that counts for its content hash (no node_modules, no dot-dirs). @internal */
-export async function listPluginFiles(root: string): Promise<string[]> {
-  const out: string[] = []
-  const walk = async (dir: string): Promise<void> => {
-    let entries
-    try {
-      entries = await readdir(dir, { withFileTypes: true })
-    } catch {
-      return
-    }
-    for (const entry of entries) {
-      if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue
-      const path = join(dir, entry.name)
-      if (entry.isDirectory()) await walk(path)
-      else if (entry.isFile()) out.push(path)
-    }
-  }
-  await walk(root)
-  return out.sort()
-}
-
-/** A short label for a plugin root (its file or directory name). @internal */
-export function rootLabel(root: string): string {
-  return basename(root) || dirname(root)
+  return found.sort()
 }

@@ -4,7 +4,13 @@
  * - `NOT_FOUND`: no plugin with that id or path is loaded (or it was unloaded).
  * - `ALREADY_LOADED`: `load()` of a path or id that is already loaded; use `reload()`.
  * - `INVALID_PLUGIN`: wrong export shape, bad or mismatched name, version not semver.
- * - `LOAD_FAILED`: the file could not be read, parsed, imported or compiled.
+ * - `LOAD_FAILED`: the built code threw while it was evaluated (a throw at the top level of the
+ *   module); the message names the original file, line and column with a code frame.
+ * - `BUILD_FAILED`: the plugin's code cannot be built (syntax or type-stripping error, an import
+ *   that resolves to no file, a `package.json` or sidecar that is not JSON, top-level await);
+ *   deterministic: the same bytes fail the same way, so report it once, do not retry.
+ * - `READ_FAILED`: a file of the plugin could not be read (it vanished or was being replaced
+ *   mid-build, no permission, an I/O error); transient: retry after a pause.
  * - `SETUP_TIMEOUT`: loading or `setup()` did not finish within `setupTimeoutMs`.
  * - `SETUP_FAILED`: `setup()` threw (without a state to take over).
  * - `CALL_TIMEOUT`: a call did not finish within `callTimeoutMs`.
@@ -23,6 +29,8 @@ export type RegistryErrorCode =
   | 'ALREADY_LOADED'
   | 'INVALID_PLUGIN'
   | 'LOAD_FAILED'
+  | 'BUILD_FAILED'
+  | 'READ_FAILED'
   | 'SETUP_TIMEOUT'
   | 'SETUP_FAILED'
   | 'CALL_TIMEOUT'

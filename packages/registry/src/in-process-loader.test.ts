@@ -9,25 +9,19 @@ import { counterSource, moduleSource, put, quiet, sandbox } from './test-support
 const t = sandbox()
 
 describe('in-process loader', () => {
-  it('logs a warning for an ESM plugin, which cannot be freed, and refuses it with esm: refuse', async () => {
+  it('runs an ESM plugin from its artifact per version, with no warning that it stays in memory', async () => {
     t.registry = createPluginRegistry({ loader: inProcessLoader(), logger: quiet })
     const events: RegistryEvent[] = []
     t.registry.events$.subscribe((e) => events.push(e))
-    await t.registry.load(await put(t.dir, 'counter.mjs', counterSource('esm', '1.0.0')))
-    const warning = events.find((e) => e.type === 'log' && e.level === 'warn')
-    expect(warning).toMatchObject({ type: 'log', level: 'warn' })
-    expect(warning?.type === 'log' && warning.message).toMatch(/cannot evict ES modules/)
-    // Once per file: a later version is counted at debug level, not warned again.
+    const status = await t.registry.load(await put(t.dir, 'counter.mjs', counterSource('esm', '1.0.0')))
+    const handle = t.registry.get('counter')
+    await handle.call('increment')
     await put(t.dir, 'counter.mjs', counterSource('esm', '1.0.1'))
-    await t.registry.reload('counter')
-    const logs = events.filter((e) => e.type === 'log' && /ESM/.test(e.message))
-    expect(logs.map((e) => e.type === 'log' && e.level)).toEqual(['warn', 'debug'])
-    expect(logs[1]?.type === 'log' && logs[1].message).toMatch(/2 versions of the ESM plugin .*counter\.mjs/)
-    await t.registry.close()
-
-    t.registry = createPluginRegistry({ loader: inProcessLoader({ esm: 'refuse' }), logger: quiet })
-    const error = (await t.registry.load(`${t.dir}/counter.mjs`).catch((e: unknown) => e)) as RegistryError
-    expect(error.code).toBe('UNSUPPORTED')
+    const after = await t.registry.reload('counter')
+    expect(after.hash).not.toBe(status.hash)
+    expect(await handle.call('version')).toBe('1.0.1')
+    expect(await handle.call('get')).toBe(1)
+    expect(events.filter((e) => e.type === 'log' && e.level === 'warn')).toEqual([])
   })
 
   it('compiles every file of a CJS directory plugin per version (no stale relative require)', async () => {

@@ -103,7 +103,7 @@ describe.each(fixtures)('loader contract: $label', (fixture) => {
     const handle = t.registry.get<Counter>('counter')
     await handle.call('increment')
     await fixture.write(t.dir, '1.0.1', true)
-    expect((await rejection(t.registry.reload('counter'))).code).toBe('LOAD_FAILED')
+    expect((await rejection(t.registry.reload('counter'))).code).toBe('BUILD_FAILED')
     expect(await handle.call('increment')).toBe(2)
     expect(t.registry.status('counter')).toMatchObject({ state: 'Failed', version: '1.0.0' })
   })

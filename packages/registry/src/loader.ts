@@ -1,6 +1,6 @@
 import type { RegistryError } from './errors.js'
 import type { JsonValue } from '@hotswap/state-store'
-import type { PluginSource } from './plugin-source.js'
+import type { PluginArtifact } from './artifact.js'
 
 /** A log line from a plugin or a loader. */
 export interface LoaderLogEntry {
@@ -73,21 +73,22 @@ export interface LoadedPlugin {
 
 /**
  * Where plugin versions live. The registry picks the first of its loaders whose
- * `canLoad(source)` is true. Implement it to add a loader of your own.
+ * `canLoad(artifact)` is true. Implement it to add a loader of your own.
  *
  * @see {@link workerLoader}, {@link inProcessLoader}, {@link wasmLoader}
  */
 export interface Loader {
   /** A short name for events and status (`'worker'`, `'in-process'`, `'wasm'`). */
   readonly name: string
-  /** Whether this loader handles that source (for example by `source.kind`). */
-  canLoad(source: PluginSource): boolean
+  /** Whether this loader handles that artifact (for example by `artifact.kind`). */
+  canLoad(artifact: PluginArtifact): boolean
   /**
    * Loads a new version beside the running one and validates its export shape; does not call
-   * `setup` yet. Rejects with a `RegistryError` (`LOAD_FAILED`, `INVALID_PLUGIN`, `SETUP_TIMEOUT`,
-   * `WORKER_CRASHED`) and leaves nothing behind.
+   * `setup` yet. Runs exactly `artifact.code` (wasm: `artifact.bytes`) and never reads the
+   * plugin's files itself. Rejects with a `RegistryError` (`LOAD_FAILED`, `INVALID_PLUGIN`,
+   * `SETUP_TIMEOUT`, `WORKER_CRASHED`) and leaves nothing behind.
    */
-  prepare(source: PluginSource, options: PrepareOptions): Promise<LoadedPlugin>
+  prepare(artifact: PluginArtifact, options: PrepareOptions): Promise<LoadedPlugin>
   /** Frees what the loader holds itself (a warm spare worker). */
   close(): Promise<void>
 }

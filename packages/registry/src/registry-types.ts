@@ -4,6 +4,7 @@ import type { RegistryEvent } from './events.js'
 import type { PluginHandle, UnknownApi } from './handle.js'
 import type { LifecycleState } from './lifecycle.js'
 import type { Loader } from './loader.js'
+import type { PluginArtifact } from './artifact.js'
 import type { RegistryStateStore } from './state-store.js'
 
 /** Where the registry writes its own and its plugins' log lines (besides `events$`). */
@@ -46,7 +47,7 @@ export interface PluginStatus {
   readonly state: LifecycleState
   /** The plugin's file or directory. */
   readonly path: string
-  /** The content hash of the serving version. */
+  /** The artifact hash of the serving version (FNV-1a 64 over its inputs, see {@link PluginArtifact.hash}). */
   readonly hash: string
   /** The loader of the serving version. */
   readonly loader: string
@@ -68,10 +69,18 @@ export interface PluginStatus {
 
 /** The registry: loads, reloads, rolls back and unloads plugins, and hands out stable handles. */
 export interface PluginRegistry {
-  /** Loads a plugin file or directory; resolves with its status once it serves. */
-  load(path: string): Promise<PluginStatus>
-  /** Reloads a plugin (by id or path) through the reload protocol; loads an unknown path. */
-  reload(idOrPath: string): Promise<PluginStatus>
+  /**
+   * Loads a plugin file or directory, or an artifact built with {@link buildArtifact} (then
+   * nothing is read again); resolves with its status once it serves. `status.hash` is the
+   * artifact's hash.
+   */
+  load(pathOrArtifact: string | PluginArtifact): Promise<PluginStatus>
+  /**
+   * Reloads a plugin (by id or path) through the reload protocol; loads an unknown path. With
+   * `artifact` (of the same path; built with {@link buildArtifact}) that version runs as built,
+   * without reading the files again; otherwise the artifact is built here.
+   */
+  reload(idOrPath: string, artifact?: PluginArtifact): Promise<PluginStatus>
   /** Drains, saves the state of, disposes and forgets a plugin. */
   unload(idOrPath: string): Promise<void>
   /** Switches back to the kept previous version and its state at once. */

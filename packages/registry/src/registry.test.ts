@@ -54,7 +54,7 @@ function counterWithBreakableSave(version: string): string {
 
 describe('registry with the worker loader: bad versions keep the old one serving', () => {
   const bad: Array<[string, string, string]> = [
-    ['a syntax error', 'export default { name: "counter", version: ', 'LOAD_FAILED'],
+    ['a syntax error', 'export default { name: "counter", version: ', 'BUILD_FAILED'],
     ['a throw in setup (with state)', counterSource('esm', '1.0.1').replace('count = ctx.state?.count ?? 0', "throw new Error('setup broke')"), 'STATE_REJECTED'],
     ['a setup that never resolves', counterSource('esm', '1.0.1').replace('count = ctx.state?.count ?? 0', 'await new Promise(() => {})'), 'SETUP_TIMEOUT'],
     ['a synchronous infinite loop in setup', counterSource('esm', '1.0.1').replace('count = ctx.state?.count ?? 0', 'for (;;) {}'), 'SETUP_TIMEOUT'],
@@ -340,7 +340,7 @@ describe('registry with the worker loader', () => {
     await t.registry.reload(path)
     expect(await log).toMatchObject({ level: 'info', message: '[talker@1.0.0] ready 42' })
     expect((await rejection(t.registry.reload('nobody'))).code).toBe('NOT_FOUND')
-    expect((await rejection(t.registry.load(`${t.dir}/missing.mjs`))).code).toBe('LOAD_FAILED')
+    expect((await rejection(t.registry.load(`${t.dir}/missing.mjs`))).code).toBe('READ_FAILED')
   })
 })
 

@@ -11,8 +11,8 @@ import { toJsonValue } from '@hotswap/state-store'
 import { Lifecycle } from './lifecycle.js'
 import type { LoadedPlugin, Loader, LoaderLogEntry, PrepareOptions, SetupInit } from './loader.js'
 import { validatePluginIdentity } from './plugin.js'
-import { readPluginSource } from './plugin-source.js'
-import type { PluginSource } from './plugin-source.js'
+import { buildArtifact, isPluginArtifact } from './artifact.js'
+import type { PluginArtifact } from './artifact.js'
 import { memoryStateStore } from './state-store.js'
 import type { PluginStateSnapshot, RegistryStateStore } from './state-store.js'
 import type { PluginRegistry, PluginStatus, RegistryLogger, RegistryOptions } from './registry-types.js'
@@ -112,9 +112,10 @@ class Registry implements PluginRegistry {
     this.events$ = this.#events.asObservable()
   }
 
-  async load(path: string): Promise<PluginStatus> {
+  async load(pathOrArtifact: string | PluginArtifact): Promise<PluginStatus> {
     this.#assertOpen()
-    const abs = resolve(path)
+    const prebuilt = isPluginArtifact(pathOrArtifact) ? pathOrArtifact : undefined
+    const abs = prebuilt?.path ?? resolve(pathOrArtifact as string)
     if (this.#byPath.has(abs) || this.#pending.has(abs)) {
       throw new RegistryError('ALREADY_LOADED', `${abs} is already loaded; use reload()`, { pluginId: this.#byPath.get(abs)?.id })
     }
@@ -126,7 +127,7 @@ class Registry implements PluginRegistry {
     let plugin: LoadedPlugin | undefined
     let reserved: string | undefined
     try {
-      const source = await readPluginSource(abs)
+      const source = prebuilt ?? (await buildArtifact(abs))
       plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(undefined))
       validatePluginIdentity(plugin.name, plugin.version, abs)
       if (this.#entries.has(plugin.name) || this.#pending.has(`id:${plugin.name}`)) {
@@ -182,10 +183,11 @@ class Registry implements PluginRegistry {
     }
   }
 
-  async reload(idOrPath: string): Promise<PluginStatus> {
+  async reload(idOrPath: string, artifact?: PluginArtifact): Promise<PluginStatus> {
     this.#assertOpen()
     const entry = this.#find(idOrPath)
     if (entry === undefined) {
+      if (artifact !== undefined) return this.load(artifact)
       const exists = await stat(resolve(idOrPath)).then(
         () => true,
         () => false,
@@ -193,7 +195,12 @@ class Registry implements PluginRegistry {
       if (!exists) throw notFound(idOrPath)
       return this.load(idOrPath)
     }
-    return this.#serial(entry, () => this.#reload(entry))
+    if (artifact !== undefined && artifact.path !== entry.path) {
+      throw new RegistryError('INVALID_PLUGIN', `reload("${idOrPath}") got the artifact of ${artifact.path}, but plugin "${entry.id}" is at ${entry.path}; relocate() it first`, {
+        pluginId: entry.id,
+      })
+    }
+    return this.#serial(entry, () => this.#reload(entry, artifact))
   }
 
   unload(idOrPath: string): Promise<void> {
@@ -279,7 +286,7 @@ class Registry implements PluginRegistry {
 
   // --- operations ----------------------------------------------------------------------
 
-  async #reload(entry: Entry): Promise<OpResult<PluginStatus>> {
+  async #reload(entry: Entry, artifact: PluginArtifact | undefined): Promise<OpResult<PluginStatus>> {
     this.#assertOpen()
     const old = entry.active
     entry.life.to('Reloading')
@@ -288,11 +295,11 @@ class Registry implements PluginRegistry {
     let next: LoadedPlugin | undefined
     let phase: FailurePhase = 'prepare'
     let snapshot: PluginStateSnapshot | undefined
-    let source: PluginSource
+    let source: PluginArtifact
     let loader: Loader
     let t1: number, t2: number, t3: number, cancelled: number
     try {
-      source = await readPluginSource(entry.path)
+      source = artifact ?? (await buildArtifact(entry.path))
       loader = this.#loaderFor(source)
       next = await loader.prepare(source, this.#prepareOptions(entry.id))
       validatePluginIdentity(next.name, next.version, entry.path)
@@ -519,7 +526,7 @@ class Registry implements PluginRegistry {
     return this.#setupTimeoutMs
   }
 
-  #loaderFor(source: PluginSource): Loader {
+  #loaderFor(source: PluginArtifact): Loader {
     const loader = this.#loaders.find((l) => l.canLoad(source))
     if (loader === undefined) {
       throw new RegistryError('UNSUPPORTED', `no loader of this registry (${this.#loaders.map((l) => l.name).join(', ')}) can load ${source.path} (${source.kind})`)

@@ -2,7 +2,7 @@ import { basename } from 'node:path'
 import { CallTracker } from './call-tracker.js'
 import { RegistryError } from './errors.js'
 import type { LoadedPlugin, Loader, PrepareOptions, SetupInit } from './loader.js'
-import type { PluginSource } from './plugin-source.js'
+import type { PluginArtifact } from './artifact.js'
 import { wasm } from './wasm-api.js'
 import type { WasmExports, WasmModule } from './wasm-api.js'
 
@@ -22,7 +22,6 @@ const LOAD = 'hotswap_load_state'
  * with its instance and memory.
  *
  * @returns A {@link Loader} for `.wasm` plugins.
- * @throws never; failures surface from `prepare`.
  * @example
  * ```ts
  * const registry = createPluginRegistry({ loader: [workerLoader(), wasmLoader()] })
@@ -34,12 +33,12 @@ export function wasmLoader(): Loader {
   return {
     name: 'wasm',
     canLoad: (source) => source.kind === 'wasm',
-    async prepare(source: PluginSource, options: PrepareOptions): Promise<LoadedPlugin> {
+    async prepare(source: PluginArtifact, options: PrepareOptions): Promise<LoadedPlugin> {
       let module: WasmModule
       try {
         module = await wasm.compile(source.bytes)
       } catch (error) {
-        throw new RegistryError('LOAD_FAILED', `${source.path} is not a valid WebAssembly module: ${(error as Error).message}`, { cause: error })
+        throw new RegistryError('BUILD_FAILED', `${source.path} is not a valid WebAssembly module: ${(error as Error).message}`, { cause: error })
       }
       for (const item of wasm.Module.imports(module)) {
         if (!(item.module === 'env' && item.name === 'abort' && item.kind === 'function')) {
@@ -70,7 +69,7 @@ class WasmPlugin implements LoadedPlugin {
   readonly #options: PrepareOptions
   readonly #label: string
 
-  constructor(module: WasmModule, name: string, version: string, source: PluginSource, options: PrepareOptions) {
+  constructor(module: WasmModule, name: string, version: string, source: PluginArtifact, options: PrepareOptions) {
     this.#module = module
     this.name = name
     this.version = version

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { firstValueFrom, filter, timeout, type Observable } from 'rxjs'
 import { afterEach, beforeEach } from 'vitest'
 import type { PipelineEvent, ReloadResult } from '../events.js'
-import { createReloadPipeline, type ReloadPipeline, type ReloadPipelineOptions } from '../pipeline.js'
+import { createReloadPipeline, type PipelineLogger, type ReloadPipeline, type ReloadPipelineOptions } from '../index.js'
 
 /** A temp dir with its `plugins` and `state` folders. */
 export interface Dirs {
@@ -79,13 +79,22 @@ export const isReload = (e: PipelineEvent): e is ReloadResult => e.type === 'rel
 
 /**
  * Registers a fresh temp dir per test and closes the pipeline a test started. `start(extra)`
- * creates a pipeline on `dirs.plugins` with state in `dirs.state` (debounce 30 ms, no reconcile).
+ * creates a pipeline on `dirs.plugins` with state in `dirs.state` (debounce 30 ms, no reconcile),
+ * whose log lines go to `logs` (`level: message`).
  */
-export function usePipeline(): { readonly dirs: Dirs; start: (extra?: Partial<ReloadPipelineOptions>) => ReloadPipeline } {
+export function usePipeline(): { readonly dirs: Dirs; readonly logs: string[]; start: (extra?: Partial<ReloadPipelineOptions>) => ReloadPipeline } {
   let dirs: Dirs | undefined
   let pipeline: ReloadPipeline | undefined
+  const logs: string[] = []
+  const logger: PipelineLogger = {
+    debug: (m) => void logs.push(`debug: ${m}`),
+    info: (m) => void logs.push(`info: ${m}`),
+    warn: (m) => void logs.push(`warn: ${m}`),
+    error: (m) => void logs.push(`error: ${m}`),
+  }
   beforeEach(async () => {
     dirs = await makeDirs()
+    logs.length = 0
   })
   afterEach(async () => {
     await pipeline?.close()
@@ -93,13 +102,14 @@ export function usePipeline(): { readonly dirs: Dirs; start: (extra?: Partial<Re
     await dirs?.cleanup()
   })
   return {
+    logs,
     get dirs(): Dirs {
       if (dirs === undefined) throw new Error('usePipeline().dirs is only there inside a test')
       return dirs
     },
     start(extra = {}) {
       const d = this.dirs
-      pipeline = createReloadPipeline({ dirs: [d.plugins], stateDir: d.state, debounce: 30, reconcileIntervalMs: 0, ...extra })
+      pipeline = createReloadPipeline({ dirs: [d.plugins], stateDir: d.state, debounce: 30, reconcileIntervalMs: 0, logger, ...extra })
       return pipeline
     },
   }
