@@ -38,7 +38,19 @@ export interface FleetPluginStatus {
   /** Its rollout record. */
   readonly rollout: RolloutRecord
   /** Per live host: what it should serve and what it serves. */
-  readonly hosts: readonly { readonly hostId: string; readonly desired: string | undefined; readonly serving: string | undefined; readonly inSync: boolean }[]
+  readonly hosts: readonly FleetPluginHost[]
+}
+
+/** Where one live host stands on one plugin. */
+export interface FleetPluginHost {
+  /** The host id. */
+  readonly hostId: string
+  /** The hash it should serve. */
+  readonly desired: string | undefined
+  /** The hash it serves. */
+  readonly serving: string | undefined
+  /** Whether those are the same. */
+  readonly inSync: boolean
 }
 
 /** The whole fleet at one moment. */

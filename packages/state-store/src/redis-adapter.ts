@@ -55,7 +55,7 @@ export interface RedisAdapterOptions {
  *
  * @param options - The server `url`, key `prefix`, timeouts and extra ioredis options.
  * @returns A {@link StateAdapter} to pass to `createStateStore`.
- * @throws {@link StateStoreError} `INVALID_OPTIONS` for an empty prefix or a timeout that is
+ * @throws `StateStoreError` (from the main entry) `INVALID_OPTIONS` for an empty prefix or a timeout that is
  *   not a positive number. `open` rejects with `UNAVAILABLE` when Redis cannot be reached and
  *   with `LOCKED` when another store holds the prefix.
  * @example
