@@ -63,5 +63,9 @@ describe('fleet artifacts', () => {
     expect(folder).toBe(join(root, 'greeter', artifact.hash))
     expect(await readFile(join(folder, 'lib', 'util.mjs'), 'utf8')).toBe('export const x = 1')
     expect(await writeArtifact(root, artifact)).toBe(folder)
+    // A folder torn by a crash (a file cut short) is replaced, not reused.
+    await writeFile(join(folder, 'lib', 'util.mjs'), 'export const')
+    expect(await writeArtifact(root, artifact)).toBe(folder)
+    expect(await readFile(join(folder, 'lib', 'util.mjs'), 'utf8')).toBe('export const x = 1')
   })
 })

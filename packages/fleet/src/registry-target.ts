@@ -1,5 +1,6 @@
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { dirname, join, relative, resolve, sep } from 'node:path'
+import { hashFleetFiles } from './artifact.js'
 import type { FleetArtifact } from './artifact.js'
 import type { FleetTarget } from './fleet-host.js'
 
@@ -30,7 +31,9 @@ export interface RegistryTargetOptions {
  * the registry's reload protocol (drain, state hand-over, switch) applies and no call fails.
  *
  * A version folder is written whole before it is used: files go to a temp folder that is
- * fsynced and renamed into place; a folder already there (same hash) is reused.
+ * renamed into place. A folder already there is reused only if its files still hash to the
+ * artifact's hash (a folder torn by a crash is replaced), so no fsync is needed: the bytes
+ * of record are in Redis.
  *
  * @param registry - The host's registry (`createPluginRegistry()` of `@hotswap/registry`).
  * @param options - `dir`, the folder for artifact versions.
@@ -56,7 +59,8 @@ export function registryTarget(registry: FleetRegistryLike, options: RegistryTar
 }
 
 /**
- * Writes an artifact's files to `<root>/<id>/<hash>/` (whole, fsynced) and returns the folder.
+ * Writes an artifact's files to `<root>/<id>/<hash>/` (whole, via a temp folder and a rename)
+ * and returns the folder; an existing folder is kept when its files hash to `artifact.hash`.
  *
  * @param root - The fleet folder.
  * @param artifact - A verified artifact.
@@ -68,20 +72,17 @@ export function registryTarget(registry: FleetRegistryLike, options: RegistryTar
  */
 export async function writeArtifact(root: string, artifact: FleetArtifact): Promise<string> {
   const folder = join(root, artifact.id, artifact.hash)
-  if (await exists(folder)) return folder
+  if (await exists(folder)) {
+    if ((await hashFolder(folder)) === artifact.hash) return folder
+    await rename(folder, `${folder}.torn-${process.pid}-${Date.now()}`).catch(() => rm(folder, { recursive: true, force: true }))
+  }
   const temp = join(root, artifact.id, `.${artifact.hash}.${process.pid}.${Date.now()}.tmp`)
   try {
     for (const [path, bytes] of Object.entries(artifact.files)) {
       const file = join(temp, path)
       if (!file.startsWith(temp + '/')) throw new Error(`file path ${path} leaves the artifact folder`)
       await mkdir(dirname(file), { recursive: true })
-      const handle = await open(file, 'w', 0o644)
-      try {
-        await handle.writeFile(bytes)
-        await handle.datasync()
-      } finally {
-        await handle.close()
-      }
+      await writeFile(file, bytes)
     }
     await rename(temp, folder).catch(async (error: unknown) => {
       if (!(await exists(folder))) throw error // another writer of the same hash won: fine
@@ -90,6 +91,20 @@ export async function writeArtifact(root: string, artifact: FleetArtifact): Prom
     await rm(temp, { recursive: true, force: true })
   }
   return folder
+}
+
+async function hashFolder(folder: string): Promise<string | undefined> {
+  try {
+    const files: Record<string, Uint8Array> = {}
+    for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue
+      const path = join(entry.parentPath, entry.name)
+      files[relative(folder, path).split(sep).join('/')] = new Uint8Array(await readFile(path))
+    }
+    return hashFleetFiles(files)
+  } catch {
+    return undefined
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
