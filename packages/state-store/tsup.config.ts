@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup'
 import { base } from '../../tsup.base.js'
 
-export default defineConfig(base)
+// `redis` is its own entry so that only users of the Redis adapter load ioredis.
+export default defineConfig({ ...base, entry: ['src/index.ts', 'src/redis.ts'] })

@@ -22,6 +22,8 @@ export interface HostIo {
   readonly stdout: (text: string) => void
   /** Whether stdout is a terminal that takes colours. Default: detected from `process.stdout`. */
   readonly color?: boolean
+  /** Extra API routes (token-protected like the others), e.g. the fleet's. */
+  readonly routes?: (app: FastifyInstance) => void
 }
 
 /** A running host. */
@@ -101,7 +103,7 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
     }
   })
 
-  const server = await createServer({ pipeline, journal, metrics, store, token, bindHost: config.host, rateLimit: config.rateLimit, logger })
+  const server = await createServer({ pipeline, journal, metrics, store, token, bindHost: config.host, rateLimit: config.rateLimit, logger, routes: io.routes })
   const closeAll = async (): Promise<void> => {
     await server.close().catch(() => undefined)
     await pipeline.close().catch(() => undefined)

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { resolveConfig } from './config.js'
 import { HostError } from './errors.js'
+import { runPublish, takeFleetArgs, type FleetCli } from './fleet.js'
 import { startHost, type Host } from './host.js'
 import { OPTION_SPECS, type OptionKey } from './options.js'
 
@@ -41,9 +42,17 @@ export const EXIT_USAGE = 2
  * ```
  */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let fleet: FleetCli
+  try {
+    fleet = takeFleetArgs(argv, io.env)
+  } catch (error) {
+    io.stderr(`hotswap-host: ${(error as Error).message}\n`)
+    return EXIT_USAGE
+  }
+  if (fleet.publish) return runPublish(fleet.rest, fleet.url, io)
   const program = buildProgram(io)
   try {
-    program.parse([...argv], { from: 'user' })
+    program.parse(fleet.rest, { from: 'user' })
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0
@@ -57,7 +66,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   let host: Host
   try {
     const config = resolveConfig({ flags, env: io.env, cwd: io.cwd })
-    host = await startHost(config, { stdout: io.stdout, ...(io.color !== undefined ? { color: io.color } : {}) })
+    host = await startHost(config, { stdout: io.stdout, routes: fleet.routes, ...(io.color !== undefined ? { color: io.color } : {}) })
   } catch (error) {
     if (error instanceof HostError && error.code === 'INVALID_CONFIG') {
       io.stderr(`hotswap-host: ${error.message}\nRun hotswap-host --help for the options.\n`)
@@ -67,6 +76,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     io.stderr(`hotswap-host: cannot start: ${message}\n`)
     return 1
   }
+  const member = await fleet.join(host).catch((error: unknown) => {
+    io.stderr(`hotswap-host: cannot join the fleet: ${(error as Error).message}\n`)
+    return undefined
+  })
   io.onStarted?.(host)
   return await new Promise<number>((resolveExit) => {
     const onSignal = io.onSignal ?? processSignal
@@ -80,7 +93,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       }
       stopping = true
       if (host.config.logFormat === 'pretty') io.stdout(`\n${signal}: stopping (saving plugin state)...\n`)
-      host.close().then(
+      Promise.resolve(member?.close()).then(() => host.close()).then(
         () => {
           offs.forEach((off) => off())
           if (host.config.logFormat === 'pretty') io.stdout('stopped\n')

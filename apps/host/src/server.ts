@@ -29,6 +29,8 @@ export interface ServerDeps {
   readonly rateLimit: number
   /** Request logs (JSON mode); none when undefined. */
   readonly logger?: Logger | undefined
+  /** Extra routes (for example the fleet's), registered after the built-in ones. */
+  readonly routes?: ((app: FastifyInstance) => void) | undefined
 }
 
 /** Largest request body accepted, in bytes. */
@@ -276,6 +278,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       request.log.info({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request')
     })
   }
+
+  deps.routes?.(app)
 
   app.addHook('preClose', (done) => {
     for (const end of [...streams]) end()

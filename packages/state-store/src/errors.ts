@@ -9,6 +9,10 @@
  * - `LOCKED`: another store (process) holds the state directory.
  * - `CLOSED`: the store or adapter was closed.
  * - `IO_ERROR`: the file system refused an operation; the `cause` holds the system error.
+ * - `UNAVAILABLE`: the storage server (Redis) cannot be reached or did not answer in time;
+ *   a refused connection changed nothing, a call that timed out may still have been applied
+ *   (saves are whole either way); retry once it is back.
+ * - `INVALID_OPTIONS`: an adapter was created with options it cannot work with.
  *
  * @example
  * ```ts
@@ -29,6 +33,8 @@ export type StateStoreErrorCode =
   | 'LOCKED'
   | 'CLOSED'
   | 'IO_ERROR'
+  | 'UNAVAILABLE'
+  | 'INVALID_OPTIONS'
 
 /**
  * The one error class of `@hotswap/state-store`: every rejection and every `corrupt` event

@@ -1,0 +1,112 @@
+// hotswap-host in a fleet: two hosts (in process, through main) join a real redis-server with
+// --fleet/--host-id; `hotswap-host publish` reaches both; the fleet API routes need the token.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Host } from './host.js'
+import { main, type CliIo } from './main.js'
+import { until } from './test-support.js'
+
+const missing = spawnSync('redis-server', ['--version']).status === 0 ? undefined : 'redis-server not found (apt-get install -y redis-server): the fleet host tests are skipped'
+if (missing !== undefined) console.warn(`[hotswap-host] ${missing}`)
+
+describe.skipIf(missing !== undefined)('hotswap-host --fleet', () => {
+  let root = ''
+  let redis: ChildProcess
+  let url = ''
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'hotswap-host-fleet-'))
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const address = server.address()
+        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
+      })
+    })
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', root], { stdio: 'ignore' })
+    await until(() => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG', 15_000, 'redis-server')
+    url = `redis://127.0.0.1:${port}`
+  })
+  afterAll(async () => {
+    if (redis !== undefined && redis.exitCode === null) {
+      const exited = new Promise((resolve) => redis.once('exit', resolve))
+      redis.kill('SIGTERM')
+      await exited
+    }
+    await rm(root, { recursive: true, force: true })
+  })
+
+  function io(): CliIo & { out: () => string; err: () => string; started: () => Host | undefined; signal: (name: string) => void } {
+    let out = ''
+    let err = ''
+    let host: Host | undefined
+    const handlers = new Map<string, () => void>()
+    return {
+      stdout: (s) => void (out += s),
+      stderr: (s) => void (err += s),
+      env: {},
+      cwd: root,
+      color: false,
+      onSignal: (signal, handler) => {
+        handlers.set(signal, handler)
+        return () => handlers.delete(signal)
+      },
+      onStarted: (h) => (host = h),
+      out: () => out,
+      err: () => err,
+      started: () => host,
+      signal: (name) => handlers.get(name)?.(),
+    }
+  }
+
+  it('joins with --fleet/--host-id, serves what `publish` sends, and shows the fleet on the token-protected API', async () => {
+    const plugins = join(root, 'empty')
+    await mkdir(plugins)
+    const hosts = ['a', 'b'].map((id) => {
+      const cli = io()
+      const exit = main(['--fleet', url, '--host-id', id, '--port', '0', '--state-dir', join(root, `state-${id}`), '--log-format', 'json', '--log-level', 'silent', plugins], cli)
+      return { id, cli, exit }
+    })
+    await until(() => hosts.every((h) => h.cli.started() !== undefined), 20_000, 'both hosts to start')
+
+    const plugin = join(root, 'svc')
+    await mkdir(plugin)
+    await writeFile(join(plugin, 'package.json'), JSON.stringify({ name: 'svc', version: '1.0.0', type: 'module', main: 'index.mjs' }))
+    await writeFile(join(plugin, 'index.mjs'), `export default { name: 'svc', version: '1.0.0', setup() { return { hello: () => 'fleet' } } }\n`)
+    const publisher = io()
+    expect(await main(['publish', 'svc', '--fleet', url, '--canary', '1'], publisher), publisher.err()).toBe(0)
+    expect(publisher.out()).toMatch(/^published svc 1\.0\.0 \([0-9a-f]{16}\): canary a first/)
+
+    for (const { cli } of hosts) {
+      const registry = cli.started()!.pipeline.registry
+      await until(() => registry.has('svc'), 20_000, 'svc on every host')
+      expect(await registry.get('svc').call('hello')).toBe('fleet')
+    }
+
+    const host = hosts[0]!.cli.started()!
+    const unauthorised = await fetch(`${host.url}/api/fleet`)
+    expect(unauthorised.status).toBe(401)
+    const auth = { authorization: `Bearer ${host.token}` }
+    const status = (await (await fetch(`${host.url}/api/fleet`, { headers: auth })).json()) as {
+      host: { hostId: string; serving: Record<string, { version: string }> }
+      fleet: { plugins: { id: string; rollout: { target: { version: string } } }[]; hosts: { hostId: string; alive: boolean }[] }
+    }
+    expect(status.host).toMatchObject({ hostId: 'a', serving: { svc: { version: '1.0.0' } } })
+    expect(status.fleet.plugins[0]?.rollout.target.version).toBe('1.0.0')
+    expect(status.fleet.hosts.filter((h) => h.alive).map((h) => h.hostId)).toEqual(['a', 'b'])
+    const rolledBack = await fetch(`${host.url}/api/fleet/svc/rollback`, { method: 'POST', headers: auth })
+    expect(rolledBack.status).toBe(200)
+    expect(((await rolledBack.json()) as { rollout: { phase: string } }).rollout.phase).toBe('rolledBack')
+
+    for (const h of hosts) h.cli.signal('SIGTERM')
+    for (const h of hosts) expect(await h.exit, h.cli.err()).toBe(0)
+  }, 90_000)
+
+  it('publish without a plugin folder exits 2 with the usage', async () => {
+    const cli = io()
+    expect(await main(['publish'], cli)).toBe(2)
+    expect(cli.err()).toMatch(/Usage: hotswap-host publish <plugin-dir>/)
+  })
+})

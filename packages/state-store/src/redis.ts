@@ -1,0 +1,2 @@
+export { redisAdapter } from './redis-adapter.js'
+export type { RedisAdapterOptions } from './redis-adapter.js'
