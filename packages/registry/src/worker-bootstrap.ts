@@ -1,7 +1,18 @@
+import { uncloneablePath } from './clone-path.js'
+
 /**
  * The code every plugin worker runs, started with `new Worker(WORKER_BOOTSTRAP, { eval: true })`
  * so that it ships inside the ESM and CJS bundles alike. It waits for a `load` request (a warm
  * spare sits here), imports the plugin, and serves `setup`, `call`, `save`, `dispose`.
+ *
+ * The protocol runs on a private `MessagePort` handed over in `workerData.port` (transferred)
+ * and removed from `workerData` before any plugin code runs; `parentPort` carries nothing of
+ * it, so a plugin (or a library) posting there cannot forge a reply. The bootstrap also hides
+ * the port from the usual ways to find an object: `process._getActiveHandles()` is removed,
+ * `executionAsyncResource()` inside a request is a bare `AsyncResource`, and it posts through
+ * `MessagePort.prototype.postMessage` as it was at boot (a patched prototype sees nothing).
+ * Code that still finds it (through the inspector) can only send messages the host validates:
+ * garbage ends that worker, never the host.
  *
  * Requests: `{ id, op, ... }`; replies: `{ id, ok, value | error }`; logs: `{ log, message }`.
  *
@@ -9,45 +20,63 @@
  */
 export const WORKER_BOOTSTRAP: string = String.raw`
 'use strict'
-const { parentPort } = require('node:worker_threads')
+const wt = require('node:worker_threads')
+const { AsyncResource } = require('node:async_hooks')
 const { pathToFileURL } = require('node:url')
 const { format } = require('node:util')
+const port = wt.workerData.port
+delete wt.workerData.port
+delete process._getActiveHandles
+delete process._getActiveRequests
+const apply = Reflect.apply
+const postMessage = wt.MessagePort.prototype.postMessage
+const send = (message) => apply(postMessage, port, [message])
+const scope = new AsyncResource('hotswap-request')
+const uncloneablePath = ${uncloneablePath.toString()}
 let def
 let api
 let methods = new Set()
 const controller = new AbortController()
 // Warm the ESM loader and the parser while this worker waits as a spare, so that a load pays
-// only for its own import. A real file (workerData.warmUp, written once per process by the
-// loader) warms the file: path of the loader too (resolution, format, read), which a data: URL
-// does not; it is imported twice so the second import runs warmed code. Without it, data: URLs.
+// only for its own import; the second import runs warmed code. Nothing is written to disk.
 let warm = ''
 for (let k = 0; k < 300; k++) warm += 'function w' + k + '(a, b) { return a * ' + k + ' + b }\n'
 warm += 'export default { name: "warm-up", version: "0.0.0", setup() { return {} } }\n'
-const warmUp = require('node:worker_threads').workerData?.warmUp
-const warmUrl = typeof warmUp === 'string' ? pathToFileURL(warmUp).href : undefined
-const warming = (warmUrl !== undefined
-  ? import(warmUrl + '?1').then(() => import(warmUrl + '?2'))
-  : import('data:text/javascript,' + encodeURIComponent(warm)).then(() => import('data:text/javascript,' + encodeURIComponent(warm + '// again'))))
+const warming = import('data:text/javascript,' + encodeURIComponent(warm))
+  .then(() => import('data:text/javascript,' + encodeURIComponent(warm + '// again')))
   .catch(() => undefined)
+
+// The step that evaluates the plugin's code: everything else in this file is protocol.
+async function importPlugin(m) {
+  return import(pathToFileURL(m.entry).href)
+}
 
 function serialize(error, tag) {
   if (error instanceof Error) {
-    return { name: error.name, message: error.message, stack: error.stack, code: error.code, tag }
+    const code = error.code
+    return { name: String(error.name), message: String(error.message), stack: typeof error.stack === 'string' ? error.stack : undefined,
+      code: typeof code === 'string' || typeof code === 'number' ? code : undefined, tag }
   }
   return { name: 'Error', message: 'non-error thrown: ' + format(error), tag }
 }
-function ok(id, value) {
+function ok(id, value, what) {
   try {
-    parentPort.postMessage({ id, ok: true, value })
+    send({ id, ok: true, value })
   } catch (error) {
-    parentPort.postMessage({ id, ok: false, error: serialize(error, 'clone') })
+    const where = uncloneablePath(value, what || 'the value')
+    send({ id, ok: false, error: { name: 'DataCloneError', message: where ? where + ', which cannot cross the worker boundary' : String(error && error.message), tag: 'clone' } })
   }
 }
 function fail(id, error, tag) {
-  parentPort.postMessage({ id, ok: false, error: serialize(error, tag) })
+  send({ id, ok: false, error: serialize(error, tag) })
 }
 function log(level) {
-  return (...args) => parentPort.postMessage({ log: level, message: format(...args) })
+  return (...args) => send({ log: level, message: format(...args) })
+}
+function rejectState(reason) {
+  const error = new Error(String(reason === undefined ? 'the state was rejected' : reason))
+  error.name = 'StateRejectedError'
+  throw error
 }
 function collect(obj) {
   const names = new Set()
@@ -64,7 +93,7 @@ async function load(m) {
   await warming
   let mod
   try {
-    mod = await import(pathToFileURL(m.entry).href)
+    mod = await importPlugin(m)
   } catch (error) {
     return fail(m.id, error, 'load')
   }
@@ -89,7 +118,7 @@ async function setup(m) {
     }
   }
   try {
-    const ctx = { state: init.hasState ? state : undefined, previousVersion: init.previousVersion, signal: controller.signal,
+    const ctx = { state: init.hasState ? state : undefined, previousVersion: init.previousVersion, signal: controller.signal, rejectState,
       log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') } }
     const result = await def.setup(ctx)
     if (!result || (typeof result !== 'object' && typeof result !== 'function')) throw new TypeError('setup() returned ' + (result === null ? 'null' : typeof result) + ', not an API object')
@@ -105,7 +134,7 @@ async function other(m) {
     case 'load': return load(m)
     case 'setup': return setup(m)
     case 'save':
-      try { return ok(m.id, def.saveState ? await def.saveState() : undefined) } catch (error) { return fail(m.id, error, 'save') }
+      try { return ok(m.id, def.saveState ? await def.saveState() : undefined, 'the state') } catch (error) { return fail(m.id, error, 'save') }
     case 'dispose':
       controller.abort()
       try { if (def && def.dispose) await def.dispose() } catch (error) { return fail(m.id, error, 'dispose') }
@@ -114,7 +143,7 @@ async function other(m) {
       return fail(m.id, new Error('unknown op ' + m.op), 'op')
   }
 }
-parentPort.on('message', (m) => {
+function onRequest(m) {
   if (m.op !== 'call') {
     void other(m)
     return
@@ -127,9 +156,10 @@ parentPort.on('message', (m) => {
     return fail(m.id, error, 'call')
   }
   if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
-    r.then((v) => ok(m.id, v), (e) => fail(m.id, e, 'call'))
+    r.then((v) => ok(m.id, v, 'the result'), (e) => fail(m.id, e, 'call'))
   } else {
-    ok(m.id, r)
+    ok(m.id, r, 'the result')
   }
-})
+}
+port.on('message', (m) => scope.runInAsyncScope(onRequest, null, m))
 `
