@@ -145,7 +145,7 @@ class Registry implements PluginRegistry {
     let reserved: string | undefined
     try {
       const source = await readPluginSource(abs)
-      plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(undefined))
+      plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(() => plugin?.name))
       validatePluginIdentity(plugin.name, plugin.version, abs)
       if (this.#entries.has(plugin.name) || this.#pending.has(`id:${plugin.name}`)) {
         throw new RegistryError('ALREADY_LOADED', `plugin "${plugin.name}" (${abs}) is already loaded from ${this.#entries.get(plugin.name)?.path ?? 'another path'}`, {
@@ -313,7 +313,7 @@ class Registry implements PluginRegistry {
     try {
       source = await readPluginSource(entry.path)
       loader = this.#loaderFor(source)
-      next = await loader.prepare(source, this.#prepareOptions(entry.id))
+      next = await loader.prepare(source, this.#prepareOptions(() => entry.id))
       validatePluginIdentity(next.name, next.version, entry.path)
       if (next.name !== entry.id) {
         throw new RegistryError(
@@ -573,11 +573,11 @@ class Registry implements PluginRegistry {
     return loader
   }
 
-  #prepareOptions(id: string | undefined): PrepareOptions {
+  #prepareOptions(id: () => string | undefined): PrepareOptions {
     return {
       loadTimeoutMs: this.#loadTimeoutMs,
       callTimeoutMs: this.#callTimeoutMs,
-      log: (entry) => this.#log(entry, id),
+      log: (entry) => this.#log(entry, id()),
     }
   }
 

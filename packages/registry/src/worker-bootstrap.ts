@@ -11,28 +11,92 @@ import { uncloneablePath } from './clone-path.js'
  * the port from the usual ways to find an object: `process._getActiveHandles()` is removed,
  * `executionAsyncResource()` inside a request is a bare `AsyncResource`, and it posts through
  * `MessagePort.prototype.postMessage` as it was at boot (a patched prototype sees nothing).
- * Code that still finds it (through the inspector) can only send messages the host validates:
+ * The inspector (which can reach any object) is refused, and `process.stdout`, `stderr` and
+ * `stdin` are the bootstrap's own streams, so Node's internal channel to the host is out of
+ * reach too. Code that still finds our port can only send messages the host validates:
  * garbage ends that worker, never the host.
  *
- * Requests: `{ id, op, ... }`; replies: `{ id, ok, value | error }`; logs: `{ log, message }`.
+ * Output (stdout, stderr, `ctx.log`) is metered here, before it costs the host anything: up to
+ * `workerData.linesPerSecond` lines pass, the rest are dropped and counted (`{ dropped }`).
+ *
+ * Requests: `{ id, op, ... }`; replies: `{ id, ok, value | error }`; logs: `{ log, message }`;
+ * output: `{ out: 'stdout' | 'stderr', text }`; dropped output: `{ dropped }`.
  *
  * @internal
  */
 export const WORKER_BOOTSTRAP: string = String.raw`
 'use strict'
 const wt = require('node:worker_threads')
-const { AsyncResource } = require('node:async_hooks')
+const asyncHooks = require('node:async_hooks')
+const { AsyncResource } = asyncHooks
 const { pathToFileURL } = require('node:url')
 const { format } = require('node:util')
-const port = wt.workerData.port
-delete wt.workerData.port
-delete process._getActiveHandles
-delete process._getActiveRequests
+const { Writable, Readable } = require('node:stream')
 const apply = Reflect.apply
-const postMessage = wt.MessagePort.prototype.postMessage
+const defineProperty = Object.defineProperty
+const getPrototypeOf = Object.getPrototypeOf
+const MessagePortClass = wt.MessagePort
+const postMessage = MessagePortClass.prototype.postMessage
+const port = wt.workerData.port
+const linesPerSecond = wt.workerData.linesPerSecond
+delete wt.workerData.port
+delete wt.workerData.linesPerSecond
 const send = (message) => apply(postMessage, port, [message])
 const scope = new AsyncResource('hotswap-request')
 const uncloneablePath = ${uncloneablePath.toString()}
+// Nothing that reaches a MessagePort (ours, or Node's own channel to the host, which Node does
+// not validate) is left to plugin code: no active-handle list, no inspector, no port as the
+// current async resource, and stdio streams of our own instead of Node's (their internal port).
+const refuse = () => { throw new Error('not available to plugins: it reaches the host process\'s internals') }
+delete process._getActiveHandles
+delete process._getActiveRequests
+for (const id of ['node:inspector', 'node:inspector/promises']) {
+  let m
+  try { m = require(id) } catch { continue }
+  for (const key of ['connect', 'connectToMainThread']) if (m.Session && m.Session.prototype) defineProperty(m.Session.prototype, key, { value: refuse, writable: false, configurable: false })
+  for (const key of ['open', 'waitForDebugger']) if (key in m) defineProperty(m, key, { value: refuse, writable: false, configurable: false })
+}
+const binding = process.binding
+defineProperty(process, 'binding', { value: function (name) { if (String(name) === 'inspector') refuse(); return apply(binding, process, [name]) }, writable: false, configurable: false })
+const isPort = (r) => { for (let o = r; o !== null && o !== undefined && (typeof o === 'object' || typeof o === 'function'); o = getPrototypeOf(o)) if (o === MessagePortClass.prototype) return true; return false }
+const executionAsyncResource = asyncHooks.executionAsyncResource
+defineProperty(asyncHooks, 'executionAsyncResource', { value: function () { const r = executionAsyncResource(); return isPort(r) ? scope : r }, writable: false, configurable: false })
+// Output: every line costs one token of linesPerSecond, shared by stdout, stderr and ctx.log;
+// over budget, lines are dropped here (the host never sees them) and counted.
+let tokens = linesPerSecond
+let last = performance.now()
+let dropped = 0
+let dropTimer
+function take(n) {
+  const now = performance.now()
+  tokens = Math.min(linesPerSecond, tokens + ((now - last) / 1000) * linesPerSecond)
+  last = now
+  if (tokens >= n) { tokens -= n; return true }
+  dropped += n
+  if (dropTimer === undefined) { dropTimer = setTimeout(() => { dropTimer = undefined; send({ dropped }); dropped = 0 }, 250); dropTimer.unref() }
+  return false
+}
+function lines(text) {
+  let n = 0
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++
+  return text.length > 0 && text[text.length - 1] !== '\n' ? n + 1 : n
+}
+function stdio(out) {
+  const stream = new Writable({ decodeStrings: false, write(chunk, encoding, done) {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+    if (take(lines(text))) send({ out, text })
+    done()
+  } })
+  stream.isTTY = false
+  return stream
+}
+const stdout = stdio('stdout')
+const stderr = stdio('stderr')
+const stdin = new Readable({ read() { this.push(null) } })
+defineProperty(process, 'stdout', { get: () => stdout, configurable: false, enumerable: true })
+defineProperty(process, 'stderr', { get: () => stderr, configurable: false, enumerable: true })
+defineProperty(process, 'stdin', { get: () => stdin, configurable: false, enumerable: true })
+require('node:module').syncBuiltinESMExports()
 let def
 let api
 let methods = new Set()
@@ -71,7 +135,7 @@ function fail(id, error, tag) {
   send({ id, ok: false, error: serialize(error, tag) })
 }
 function log(level) {
-  return (...args) => send({ log: level, message: format(...args) })
+  return (...args) => { if (take(1)) send({ log: level, message: format(...args) }) }
 }
 function rejectState(reason) {
   const error = new Error(String(reason === undefined ? 'the state was rejected' : reason))

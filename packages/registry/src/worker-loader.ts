@@ -93,7 +93,7 @@ class WorkerLoader implements Loader {
       eval: true,
       resourceLimits: this.#options.resourceLimits ?? { maxOldGenerationSizeMb: 256 },
       execArgv: this.#options.execArgv === undefined ? [] : [...this.#options.execArgv],
-      workerData: { port: port2 },
+      workerData: { port: port2, linesPerSecond: Math.max(1, this.#options.output?.linesPerSecond ?? 1000) },
       transferList: [port2],
       stdout: true,
       stderr: true,

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream'
 import type { LoaderLogEntry } from './loader.js'
 
 /** How much output one plugin version may send to the host's log. */
@@ -10,8 +9,9 @@ export interface OutputBudget {
 }
 
 /**
- * Meters the output of one plugin version: its stdout and stderr (the worker's streams, read
- * as fast as they come so that the worker never buffers) and its `ctx.log` lines. Up to
+ * Meters the output of one plugin version on the host: its stdout and stderr and its
+ * `ctx.log` lines (the worker bootstrap meters them first, with the same budget, and sends
+ * only what fits plus a count of what it dropped). Up to
  * `linesPerSecond` lines (a bucket that refills continuously, full at start) go to the log;
  * the rest are dropped, counted, and reported once per second as one warning
  * ("N lines of output dropped"), and once more when the version ends.
@@ -28,7 +28,8 @@ export class OutputMeter {
   #dropped = 0
   #droppedTotal = 0
   #timer: NodeJS.Timeout | undefined
-  readonly #partial = new Map<Readable, string>()
+  readonly #partial = new Map<'stdout' | 'stderr', string>()
+  #closed = false
 
   constructor(budget: OutputBudget | undefined, label: () => string, log: (entry: LoaderLogEntry) => void) {
     this.#rate = Math.max(1, budget?.linesPerSecond ?? 1000)
@@ -43,16 +44,30 @@ export class OutputMeter {
     return this.#droppedTotal
   }
 
-  /** Reads `stream` line by line into the log at `level`. */
-  attach(stream: Readable | null | undefined, level: LoaderLogEntry['level']): void {
-    if (stream === null || stream === undefined) return
-    stream.on('data', (chunk: Buffer) => this.#chunk(stream, chunk, level))
-    stream.on('end', () => {
-      const rest = this.#partial.get(stream)
+  /** A piece of stdout or stderr: each complete line goes through {@link OutputMeter.line}. */
+  text(stream: 'stdout' | 'stderr', text: string): void {
+    const level = stream === 'stdout' ? 'info' : 'warn'
+    let head = this.#partial.get(stream) ?? ''
+    let start = 0
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      this.line(level, (head + text.slice(start, nl)).replace(/\r$/, ''))
+      head = ''
+      start = nl + 1
+    }
+    const rest = head + text.slice(start, start + this.#maxLine + 1)
+    if (rest.length > this.#maxLine) {
+      this.line(level, rest)
       this.#partial.delete(stream)
-      if (rest !== undefined && rest !== '') this.line(level, rest)
-    })
-    stream.on('error', () => undefined)
+    } else if (rest === '') {
+      this.#partial.delete(stream)
+    } else {
+      this.#partial.set(stream, rest)
+    }
+  }
+
+  /** Lines the worker dropped before sending them. */
+  droppedInWorker(n: number): void {
+    if (n > 0) this.#drop(n)
   }
 
   /** One line (`ctx.log` or a stream line): passed on when the budget allows, else counted. */
@@ -62,53 +77,15 @@ export class OutputMeter {
     this.#log({ level, message: `[${this.#label()}] ${cut}` })
   }
 
-  /** Reports what was dropped and not yet reported, and stops the report timer. */
+  /** Passes on an unfinished last line, reports what was dropped and not yet reported, and stops the report timer. */
   close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    for (const [stream, rest] of this.#partial) this.line(stream === 'stdout' ? 'info' : 'warn', rest)
+    this.#partial.clear()
     clearInterval(this.#timer)
     this.#timer = undefined
     this.#report()
-  }
-
-  #chunk(stream: Readable, chunk: Buffer, level: LoaderLogEntry['level']): void {
-    this.#refill()
-    let start = 0
-    let nl = chunk.indexOf(10)
-    const pending = this.#partial.get(stream) ?? ''
-    if (this.#tokens < 1 && pending === '') {
-      // Over budget: only count. The partial line of this chunk is dropped with it.
-      let lines = 0
-      while (nl !== -1) {
-        lines++
-        nl = chunk.indexOf(10, nl + 1)
-      }
-      if (chunk.length > 0 && chunk[chunk.length - 1] !== 10) lines++
-      this.#drop(lines)
-      return
-    }
-    let head = pending
-    while (nl !== -1) {
-      if (this.#tokens < 1) {
-        let lines = 0
-        while (nl !== -1) {
-          lines++
-          nl = chunk.indexOf(10, nl + 1)
-        }
-        this.#drop(lines)
-        this.#partial.delete(stream)
-        return
-      }
-      this.line(level, head + chunk.toString('utf8', start, nl).replace(/\r$/, ''))
-      head = ''
-      start = nl + 1
-      nl = chunk.indexOf(10, start)
-    }
-    const rest = head + chunk.toString('utf8', start, Math.min(chunk.length, start + this.#maxLine + 1))
-    if (rest.length > this.#maxLine) {
-      this.line(level, rest)
-      this.#partial.delete(stream)
-    } else {
-      this.#partial.set(stream, rest)
-    }
   }
 
   #take(n: number): boolean {
@@ -128,6 +105,7 @@ export class OutputMeter {
   }
 
   #drop(n: number): void {
+    if (this.#closed) return
     this.#dropped += n
     this.#droppedTotal += n
     if (this.#timer === undefined) {

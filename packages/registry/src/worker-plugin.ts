@@ -73,8 +73,6 @@ export class WorkerPlugin implements LoadedPlugin {
     this.#source = source
     this.#options = options
     this.#output = new OutputMeter(output, () => (this.name === '' ? source.path : `${this.name}@${this.version}`), options.log)
-    this.#output.attach(this.#worker.stdout, 'info')
-    this.#output.attach(this.#worker.stderr, 'warn')
     this.#port.on('message', (message: unknown) => this.#onMessage(message))
     this.#worker.on('message', () => this.#onStray())
     this.#worker.on('error', (error) => {
@@ -246,6 +244,14 @@ export class WorkerPlugin implements LoadedPlugin {
     }
     if ('log' in message) {
       this.#output.line(message.log, message.message)
+      return
+    }
+    if ('out' in message) {
+      this.#output.text(message.out, message.text)
+      return
+    }
+    if ('dropped' in message) {
+      this.#output.droppedInWorker(message.dropped)
       return
     }
     const request = this.#requests.get(message.id)

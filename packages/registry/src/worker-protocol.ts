@@ -11,8 +11,19 @@ export interface WorkerLog {
   readonly message: string
 }
 
+/** A piece of the plugin's stdout or stderr (within the worker-side budget). */
+export interface WorkerOutput {
+  readonly out: 'stdout' | 'stderr'
+  readonly text: string
+}
+
+/** How many lines the worker dropped over its budget since the last such message. */
+export interface WorkerDropped {
+  readonly dropped: number
+}
+
 /** Anything the bootstrap sends on its private port. */
-export type WorkerMessage = WorkerReply | WorkerLog
+export type WorkerMessage = WorkerReply | WorkerLog | WorkerOutput | WorkerDropped
 
 const LEVELS = new Set(['debug', 'info', 'warn', 'error'])
 
@@ -26,6 +37,15 @@ const LEVELS = new Set(['debug', 'info', 'warn', 'error'])
 export function parseWorkerMessage(message: unknown): WorkerMessage | string {
   if (message === null || typeof message !== 'object' || Array.isArray(message)) return `expected an object, got ${describe(message)}`
   const m = message as Record<string, unknown>
+  if ('out' in m) {
+    if (m.out !== 'stdout' && m.out !== 'stderr') return `output stream ${describe(m.out)} is not stdout or stderr`
+    if (typeof m.text !== 'string') return `output text is ${describe(m.text)}, not a string`
+    return { out: m.out, text: m.text }
+  }
+  if ('dropped' in m) {
+    if (typeof m.dropped !== 'number' || !Number.isSafeInteger(m.dropped) || m.dropped < 0) return `dropped count ${describe(m.dropped)} is not a count`
+    return { dropped: m.dropped }
+  }
   if ('log' in m) {
     if (typeof m.log !== 'string' || !LEVELS.has(m.log)) return `log level ${describe(m.log)} is not debug, info, warn or error`
     if (typeof m.message !== 'string') return `log message is ${describe(m.message)}, not a string`
