@@ -320,7 +320,7 @@ class Registry implements PluginRegistry {
     try {
       source = artifact ?? (await buildArtifact(entry.path))
       loader = this.#loaderFor(source)
-      next = await loader.prepare(source, this.#prepareOptions(() => entry.id))
+      next = await loader.prepare(source, this.#prepareOptions(idOf(entry)))
       validatePluginIdentity(next.name, next.version, entry.path)
       if (next.name !== entry.id) {
         throw new RegistryError(
@@ -652,4 +652,13 @@ function withinBudget<T>(work: Promise<T>, budgetMs: number, onTimeout: () => Re
       timer = setTimeout(() => reject(onTimeout()), budgetMs)
     }),
   ]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * The id getter of an entry, made outside the reload's scope: a closure created inside it would
+ * share (and keep alive) that scope's context, which holds the old version, so every version
+ * would keep the one before it.
+ */
+function idOf(entry: Entry): () => string {
+  return () => entry.id
 }
