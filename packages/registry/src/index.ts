@@ -24,6 +24,8 @@ export type { AnyFunction, AsyncApi, MethodArgs, MethodName, MethodResult, Plugi
 export type { LoadedPlugin, Loader, LoaderLogEntry, PrepareOptions, SetupInit } from './loader.js'
 export { readPluginSource } from './plugin-source.js'
 export type { PluginManifest, PluginSource } from './plugin-source.js'
+export { loaderContract } from './loader-contract.js'
+export type { LoaderContractCase, LoaderContractOptions, LoaderContractPlugin } from './loader-contract.js'
 export { memoryStateStore } from './state-store.js'
 export type { PluginStateSnapshot, RegistryStateStore } from './state-store.js'
 export type { JsonObject, JsonPrimitive, JsonValue } from '@hotswap/state-store'
