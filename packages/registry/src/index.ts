@@ -26,6 +26,8 @@ export { buildArtifact, isPluginArtifact, readPluginSource, PLUGIN_EXTENSIONS } 
 export type { BuildArtifactOptions, PluginArtifact, PluginManifest, PluginSource } from './artifact.js'
 export { failureKind } from './failure-kind.js'
 export type { FailureKind } from './failure-kind.js'
+export { loaderContract } from './loader-contract.js'
+export type { LoaderContractCase, LoaderContractOptions, LoaderContractPlugin } from './loader-contract.js'
 export { memoryStateStore } from './state-store.js'
 export type { PluginStateSnapshot, RegistryStateStore } from './state-store.js'
 export type { JsonObject, JsonPrimitive, JsonValue } from '@hotswap/state-store'

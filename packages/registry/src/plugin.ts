@@ -132,7 +132,7 @@ export function validatePluginIdentity(name: unknown, version: unknown, where: s
     throw new RegistryError('INVALID_PLUGIN', `${where}: plugin name ${JSON.stringify(name)} is not a valid plugin id (${problem}); rename the plugin`)
   }
   if (typeof version !== 'string' || validSemver(version) === null) {
-    throw new RegistryError('INVALID_PLUGIN', `${where}: version ${JSON.stringify(version)} of "${name}" is not semver (like 1.2.0)`, {
+    throw new RegistryError('INVALID_PLUGIN', `${where}: version ${JSON.stringify(version)} of "${String(name)}" is not semver (like 1.2.0)`, {
       pluginId: String(name),
     })
   }

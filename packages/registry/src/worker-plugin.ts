@@ -147,7 +147,7 @@ export class WorkerPlugin implements LoadedPlugin {
       throw new RegistryError('SETUP_FAILED', `setup() of ${this.#label} threw: ${error.data.message}`, { cause, pluginId: this.name })
     }
     if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) throw this.#violation('the setup reply is not a list of method names')
-    this.methods = methods as string[]
+    this.methods = methods
   }
 
   call(method: string, args: readonly unknown[]): Promise<unknown> {

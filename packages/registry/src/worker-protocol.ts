@@ -62,7 +62,7 @@ export function parseWorkerMessage(message: unknown): WorkerMessage | string {
   return {
     id: m.id,
     ok: false,
-    error: { name: e.name, message: e.message, stack: e.stack as string | undefined, code: e.code, tag: e.tag as string | undefined },
+    error: { name: e.name, message: e.message, stack: e.stack, code: e.code, tag: e.tag },
   }
 }
 
