@@ -22,7 +22,6 @@ const LOAD = 'hotswap_load_state'
  * with its instance and memory.
  *
  * @returns A {@link Loader} for `.wasm` plugins.
- * @throws never; failures surface from `prepare`.
  * @example
  * ```ts
  * const registry = createPluginRegistry({ loader: [workerLoader(), wasmLoader()] })
