@@ -144,9 +144,11 @@ class Registry implements PluginRegistry {
     this.#emit({ type: 'loading', path: abs, at: Date.now() })
     let plugin: LoadedPlugin | undefined
     let reserved: string | undefined
+    const who: { id: string | undefined } = { id: undefined }
     try {
       const source = prebuilt ?? (await buildArtifact(abs))
-      plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(() => plugin?.name))
+      plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(who))
+      who.id = plugin.name
       validatePluginIdentity(plugin.name, plugin.version, abs)
       if (this.#entries.has(plugin.name) || this.#pending.has(`id:${plugin.name}`)) {
         throw new RegistryError('ALREADY_LOADED', `plugin "${plugin.name}" (${abs}) is already loaded from ${this.#entries.get(plugin.name)?.path ?? 'another path'}`, {
@@ -320,7 +322,7 @@ class Registry implements PluginRegistry {
     try {
       source = artifact ?? (await buildArtifact(entry.path))
       loader = this.#loaderFor(source)
-      next = await loader.prepare(source, this.#prepareOptions(idOf(entry)))
+      next = await loader.prepare(source, this.#prepareOptions({ id: entry.id }))
       validatePluginIdentity(next.name, next.version, entry.path)
       if (next.name !== entry.id) {
         throw new RegistryError(
@@ -580,11 +582,16 @@ class Registry implements PluginRegistry {
     return loader
   }
 
-  #prepareOptions(id: () => string | undefined): PrepareOptions {
+  /**
+   * The options a loader keeps for a version's life. Built here, not inline in `load` or
+   * `#reload`: a closure made there would hold that call's whole scope (the previous version
+   * included), chaining every version to the one before it.
+   */
+  #prepareOptions(who: { readonly id: string | undefined }): PrepareOptions {
     return {
       loadTimeoutMs: this.#loadTimeoutMs,
       callTimeoutMs: this.#callTimeoutMs,
-      log: (entry) => this.#log(entry, id()),
+      log: (entry) => this.#log(entry, who.id),
     }
   }
 
@@ -652,13 +659,4 @@ function withinBudget<T>(work: Promise<T>, budgetMs: number, onTimeout: () => Re
       timer = setTimeout(() => reject(onTimeout()), budgetMs)
     }),
   ]).finally(() => clearTimeout(timer))
-}
-
-/**
- * The id getter of an entry, made outside the reload's scope: a closure created inside it would
- * share (and keep alive) that scope's context, which holds the old version, so every version
- * would keep the one before it.
- */
-function idOf(entry: Entry): () => string {
-  return () => entry.id
 }
