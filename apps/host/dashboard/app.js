@@ -226,7 +226,8 @@ function renderTimeline() {
           const segments = [...PHASES.map((name) => [name, parts[name]]), ['other', other]]
             .filter(([, v]) => v > 0)
             .map(([name, v]) => el('span', { class: `seg ${name}`, style: `width:${(v / Math.max(whole, 0.001)) * 100}%`, title: `${name} ${ms(v)}` }))
-          const versions = r.action === 'reload' ? `${r.from ?? '?'} → ${r.to ?? r.from ?? '?'}` : (r.to ?? r.from ?? '')
+          // A failed reload never reached a new version: say so instead of repeating the old one.
+          const versions = r.action === 'reload' ? (r.outcome === 'failed' ? `${r.from ?? '?'} → new version refused (${r.from ?? '?'} keeps serving)` : `${r.from ?? '?'} → ${r.to ?? '?'}`) : r.outcome === 'failed' ? 'not loaded' : (r.to ?? r.from ?? '')
           const what = r.changes.length > 0 ? [...new Set(r.changes.map((c) => `${c.kind} ${base(c.path)}`))].slice(0, 3).join(', ') : r.cause
           return el(
             'li',
