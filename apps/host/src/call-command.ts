@@ -53,7 +53,7 @@ export async function runCall(argv: readonly string[], io: CliIo): Promise<numbe
     const decoder = new TextDecoder()
     let buffered = ''
     for await (const chunk of response.body) {
-      buffered += decoder.decode(chunk as Uint8Array, { stream: true })
+      buffered += decoder.decode(chunk, { stream: true })
       let newline: number
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, newline)

@@ -81,6 +81,7 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
   const guarded = guardedStateStore(store, (message) => (logger !== undefined ? logger.warn({ event: 'state' }, message) : view?.print(message)))
   // The server listens before any plugin loads (a taken port must not run any plugin's setup());
   // until the pipeline exists the API answers 503 STARTING.
+  // eslint-disable-next-line prefer-const -- assigned once the pipeline exists, read by the getters before
   let core: { readonly pipeline: ReloadPipeline; readonly journal: EventJournal; readonly metrics: HostMetrics; readonly routes: PluginRoutes } | undefined
   const notYet = (): never => {
     throw new HostError('STARTING', 'the host is still starting (loading its plugins); retry in a moment')

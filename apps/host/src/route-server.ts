@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errorJson } from './serialize.js'
 import { PluginCallError, type CallOutcome, type PluginRoutes } from './plugin-routes.js'
@@ -44,7 +45,7 @@ export function mountPluginRoutes(scope: FastifyInstance, routes: () => PluginRo
     const cookies = response.headers.getSetCookie()
     if (cookies.length > 0) reply.header('set-cookie', cookies)
     if (response.body === null || request.method === 'HEAD') return reply.send()
-    return reply.send(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>))
+    return reply.send(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>))
   }
   scope.all('/p/:id', handler)
   scope.all('/p/:id/*', handler)
@@ -89,7 +90,7 @@ function toWebRequest(request: FastifyRequest<{ Params: { id: string; '*'?: stri
     method: request.method,
     headers,
     signal: controller.signal,
-    ...(hasBody ? { body: Readable.toWeb(raw) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
+    ...(hasBody ? { body: Readable.toWeb(raw), duplex: 'half' } : {}),
   } as RequestInit)
 }
 

@@ -116,12 +116,12 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Plugin routes take the rest of the path as one parameter: allow long ones.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Router refusals (a bad percent-encoding, an over-long parameter) in the documented shape.
-    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void => {
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
       const status = tooLong ? 414 : error.code === 'FST_ERR_BAD_URL' ? 400 : 500
       const code = tooLong ? 'URI_TOO_LONG' : status === 400 ? 'BAD_URL' : 'INTERNAL'
       const message = tooLong ? `a path segment is over ${MAX_PARAM_LENGTH} characters` : status === 400 ? 'the URL is not valid (bad percent-encoding)' : 'internal error; see the host log'
-      return reply.code(status).type('application/json; charset=utf-8').send({ error: { code, message } })
+      void reply.code(status).type('application/json; charset=utf-8').send({ error: { code, message } })
     },
     // Validate strictly: no silent removal of unknown keys, no type coercion of bodies.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
@@ -274,7 +274,10 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     async (request, reply) => sendCall(reply, await deps.routes.call(request.params.id, request.body.method, request.body.args ?? [])),
   )
 
-  await app.register(async (scope) => mountPluginRoutes(scope, () => deps.routes))
+  await app.register((scope, _options, done) => {
+    mountPluginRoutes(scope, () => deps.routes)
+    done()
+  })
 
   app.post('/api/events/ticket', { schema: { body: EMPTY_BODY } }, (_request, reply) => reply.send({ ticket: tickets.issue(), expiresInMs: 30_000 }))
 
