@@ -59,7 +59,11 @@ const plugin: PluginDefinition<LinksApi, LinksState> = {
       list: () => [...links.values()].sort((a, b) => b.createdAt - a.createdAt),
       remove: (key) => links.delete(key),
       async *entries() {
-        for (const link of api.list()) yield link
+        // One link at a time, yielding to the event loop between them (a long list never blocks).
+        for (const link of api.list()) {
+          await Promise.resolve()
+          yield link
+        }
       },
       async fetch(request) {
         const url = new URL(request.url)
@@ -70,7 +74,7 @@ const plugin: PluginDefinition<LinksApi, LinksState> = {
         if (path === '/api/links' && request.method === 'POST') {
           const body = (await request.json().catch(() => ({}))) as { url?: unknown }
           try {
-            return Response.json(api.shorten(String(body.url ?? '')), { status: 201 })
+            return Response.json(api.shorten(typeof body.url === 'string' ? body.url : ''), { status: 201 })
           } catch (error) {
             return Response.json({ error: { code: 'BAD_URL', message: (error as Error).message } }, { status: 400 })
           }
