@@ -43,7 +43,7 @@ afterAll(async () => {
 })
 
 describe('hotswap-host installed from its tarball', () => {
-  it('ships its bin, types, LICENSE, dashboard and built examples', async () => {
+  it('ships its bin, types, LICENSE, dashboard and built examples', () => {
     const pkg = join(app, 'node_modules', 'hotswap-host')
     for (const file of ['dist/cli.js', 'dist/index.d.ts', 'LICENSE', 'README.md', 'dashboard/index.html', 'examples/plugins/links.mjs', 'examples/plugins/clock.mjs', 'examples/plugins/adder.wasm']) {
       expect(existsSync(join(pkg, file)), file).toBe(true)
