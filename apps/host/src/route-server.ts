@@ -1,6 +1,5 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errorJson } from './serialize.js'
 import { PluginCallError, type CallOutcome, type PluginRoutes } from './plugin-routes.js'
@@ -34,21 +33,55 @@ export function mountPluginRoutes(scope: FastifyInstance, routes: () => PluginRo
       table.record(id, failure.status, seconds(), failure.code)
       return reply.code(failure.status).type('application/json; charset=utf-8').send(failure.toJSON())
     }
-    reply.raw.once('close', () => table.record(id, response.status, seconds()))
-    reply.code(response.status)
-    // The plugin decides how its responses are cached and typed.
-    reply.removeHeader('Cache-Control')
+    // Written straight to the socket: no stream adapters between the plugin's body and the client.
+    const raw = reply.raw
+    raw.once('close', () => table.record(id, response.status, seconds()))
+    const headers: Record<string, string | string[] | number> = {}
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined && name !== 'cache-control') headers[name] = value
     for (const [name, value] of response.headers) {
       if (HOP_BY_HOP.has(name) || name === 'set-cookie') continue
-      reply.header(name, value)
+      headers[name] = value
     }
     const cookies = response.headers.getSetCookie()
-    if (cookies.length > 0) reply.header('set-cookie', cookies)
-    if (response.body === null || request.method === 'HEAD') return reply.send()
-    return reply.send(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>))
+    if (cookies.length > 0) headers['set-cookie'] = cookies
+    reply.hijack()
+    raw.writeHead(response.status, headers)
+    if (response.body === null || request.method === 'HEAD') {
+      raw.end()
+      return reply
+    }
+    await pipeBody(response.body, raw)
+    return reply
   }
   scope.all('/p/:id', handler)
   scope.all('/p/:id/*', handler)
+}
+
+/** Copies a web body to the response, waiting for drain (backpressure); a failure mid-body ends the socket. */
+async function pipeBody(body: ReadableStream<Uint8Array>, raw: ServerResponse): Promise<void> {
+  const reader = body.getReader()
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      if (!raw.write(value)) await new Promise<void>((resolve) => {
+        const go = (): void => {
+          raw.off('close', go)
+          raw.off('drain', go)
+          resolve()
+        }
+        raw.once('drain', go)
+        raw.once('close', go)
+      })
+      if (raw.destroyed) {
+        await reader.cancel()
+        return
+      }
+    }
+    raw.end()
+  } catch {
+    raw.destroy() // the client sees a cut response, never a complete-looking one
+  }
 }
 
 /**
