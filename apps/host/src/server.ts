@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import type { Logger } from 'pino'
-import type { ReloadPipeline, ReloadResult } from '@hotswap/pipeline'
+import type { PipelinePluginStatus, ReloadPipeline, ReloadResult } from '@hotswap/pipeline'
+import { DriftTracker } from './drift.js'
 import type { StateStore } from '@hotswap/state-store'
 import type { EventJournal, JournalEntry } from './journal.js'
 import type { HostMetrics } from './metrics.js'
@@ -15,7 +16,7 @@ import { PluginCallError, type PluginRoutes } from './plugin-routes.js'
 import type { PolicyName } from './options.js'
 import { toReloadPolicy } from './policy.js'
 import { allowedHostHeaders, bearerOf, isOwnOrigin, secretMatches, TicketBook } from './security.js'
-import { errorJson, pluginJson, statusJson, toJson } from './serialize.js'
+import { errorJson, pluginJson, statusJson, toJson, type PluginJson } from './serialize.js'
 
 /** What {@link createServer} needs. */
 export interface ServerDeps {
@@ -209,9 +210,23 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   }
 
   // ------------------------------------------------------------ API
-  app.get('/api/status', (_request, reply) => reply.send(statusJson(deps.pipeline.status())))
+  // Each plugin says whether what it serves differs from its file on disk, and why.
+  let drift: DriftTracker | undefined
+  const withDrift = (p: PipelinePluginStatus): PluginJson & { servingDiffersFromDisk: string | null } => {
+    drift ??= new DriftTracker(deps.journal)
+    return { ...pluginJson(p), servingDiffersFromDisk: drift.reason(p) ?? null }
+  }
+  app.addHook('onClose', (_instance, done) => {
+    drift?.close()
+    done()
+  })
 
-  app.get('/api/plugins', (_request, reply) => reply.send({ plugins: deps.pipeline.status().plugins.map(pluginJson) }))
+  app.get('/api/status', (_request, reply) => {
+    const status = deps.pipeline.status()
+    return reply.send({ ...statusJson(status), plugins: status.plugins.map(withDrift) })
+  })
+
+  app.get('/api/plugins', (_request, reply) => reply.send({ plugins: deps.pipeline.status().plugins.map(withDrift) }))
 
   app.get<{ Params: { id: string } }>('/api/plugins/:id', { schema: { params: ID_PARAM } }, async (request) => {
     const { id } = request.params
@@ -219,7 +234,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (plugin === undefined) throw new Refusal(404, 'PLUGIN_NOT_FOUND', `no loaded plugin with id ${JSON.stringify(id)}`)
     const history = await deps.store.history(id).catch((error: unknown) => ({ error: errorJson(error) }))
     return {
-      plugin: pluginJson(plugin),
+      plugin: withDrift(plugin),
       stateHistory: Array.isArray(history) ? history : [],
       stateHistoryError: Array.isArray(history) ? undefined : history.error,
       reloads: deps.journal.reloads(id).map((e) => e.data),
