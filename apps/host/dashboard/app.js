@@ -26,7 +26,9 @@ function takeTokenFromFragment() {
 function showLogin(reason) {
   $('app').hidden = true
   $('login').hidden = false
-  if (reason) $('login').querySelector('p').dataset.reason = reason
+  // Said in words, not only in an attribute: why the token is needed again.
+  $('login-reason').textContent = reason ?? ''
+  $('login-reason').hidden = !reason
   setLive(false, 'no token')
 }
 
@@ -48,7 +50,7 @@ async function api(method, path, body) {
   }
   if (response.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY)
-    showLogin('the token was refused (the host makes a new one on every start)')
+    showLogin('The host refused this token. It makes a new token on every start: open the URL it printed this time, or paste the contents of its api-token file.')
     throw new Error('unauthorized')
   }
   if (!response.ok) {
@@ -97,6 +99,7 @@ async function connect() {
       state.retryTimer = setTimeout(connect, 1500)
     }
     source.addEventListener('reload', (message) => {
+      void showState()
       const reload = JSON.parse(message.data)
       if (reload.seq <= state.lastSeq) return
       state.lastSeq = reload.seq
@@ -110,7 +113,13 @@ async function connect() {
       source.addEventListener(name, (message) => {
         const event = JSON.parse(message.data)
         state.lastSeq = Math.max(state.lastSeq, event.seq)
-        if (name === 'registry.rolledBack') say(`rolled back ${event.event.id}: ${event.event.from} → ${event.event.to}`)
+        if (name === 'registry.rolledBack') {
+          say(`rolled back ${event.event.id}: ${event.event.from} → ${event.event.to}`)
+          state.reloads.push(event)
+          if (state.reloads.length > MAX_ROWS) state.reloads.shift()
+          renderTimeline()
+          void showState()
+        }
         refreshStatusSoon()
       })
     }
@@ -178,7 +187,14 @@ function renderStatus() {
         'tr',
         { 'data-testid': 'plugin-row', dataset: { plugin: id } },
         el('td', {}, el('b', {}, id), el('div', { class: 'muted' }, p.label)),
-        el('td', {}, p.version ?? '–', p.previousVersion ? el('div', { class: 'muted' }, `prev ${p.previousVersion}`) : null),
+        el(
+          'td',
+          {},
+          p.version ?? '–',
+          p.servingDiffersFromDisk ? el('span', { class: 'pill warn drift', 'data-testid': 'drift', title: p.servingDiffersFromDisk, dataset: { plugin: id } }, '≠ disk') : null,
+          p.servingDiffersFromDisk ? el('div', { class: 'muted' }, p.servingDiffersFromDisk) : null,
+          p.previousVersion ? el('div', { class: 'muted' }, `prev ${p.previousVersion}`) : null,
+        ),
         el('td', {}, el('span', { class: `state ${stateClass(p.state)}` }, p.state), p.breaker !== 'closed' ? el('div', { class: 'muted' }, `breaker ${p.breaker}`) : null),
         el('td', {}, p.loader ?? '–'),
         el('td', {}, p.reloadCount),
@@ -195,6 +211,7 @@ function renderStatus() {
     }),
   )
   renderFailures()
+  renderPluginChoices(s.plugins)
   const pending = s.plugins.filter((p) => p.pending.length > 0)
   $('pending').replaceChildren(
     ...(pending.length === 0
@@ -213,11 +230,21 @@ function stateClass(s) {
 
 function renderTimeline() {
   const rows = [...state.reloads].reverse()
-  const max = Math.max(1, ...rows.map((r) => r.timings.totalMs + r.timings.waitedMs))
+  const max = Math.max(1, ...rows.filter((r) => r.timings).map((r) => r.timings.totalMs + r.timings.waitedMs))
   $('timeline').replaceChildren(
     ...(rows.length === 0
       ? [el('li', { class: 'muted' }, 'no reloads yet: edit a plugin file')]
       : rows.map((r) => {
+          if (r.type === 'registry') {
+            const e = r.event
+            return el(
+              'li',
+              { class: 'row rollback', 'data-testid': 'reload-row', dataset: { plugin: e.id, seq: r.seq, outcome: 'rollback' } },
+              el('div', { class: 'label' }, el('span', { class: 'time' }, clock(e.at)), ' ', el('b', {}, e.id), ' ', el('span', { class: 'muted' }, `rollback ${e.from ?? '?'} → ${e.to}`)),
+              el('div', { class: 'bar rollback', style: 'width:2%' }),
+              el('div', { class: 'meta' }, el('span', { class: 'warn' }, '↶ rolled back')),
+            )
+          }
           const t = r.timings
           const parts = { waited: t.waitedMs, prepare: t.prepareMs, drain: t.drainMs, state: t.stateMs, switch: t.switchMs }
           const other = Math.max(0, t.totalMs - t.prepareMs - t.drainMs - t.stateMs - t.switchMs)
@@ -226,7 +253,8 @@ function renderTimeline() {
           const segments = [...PHASES.map((name) => [name, parts[name]]), ['other', other]]
             .filter(([, v]) => v > 0)
             .map(([name, v]) => el('span', { class: `seg ${name}`, style: `width:${(v / Math.max(whole, 0.001)) * 100}%`, title: `${name} ${ms(v)}` }))
-          const versions = r.action === 'reload' ? `${r.from ?? '?'} → ${r.to ?? r.from ?? '?'}` : (r.to ?? r.from ?? '')
+          // A failed reload never reached a new version: say so instead of repeating the old one.
+          const versions = r.action === 'reload' ? (r.outcome === 'failed' ? `${r.from ?? '?'} → new version refused (${r.from ?? '?'} keeps serving)` : `${r.from ?? '?'} → ${r.to ?? '?'}`) : r.outcome === 'failed' ? 'not loaded' : (r.to ?? r.from ?? '')
           const what = r.changes.length > 0 ? [...new Set(r.changes.map((c) => `${c.kind} ${base(c.path)}`))].slice(0, 3).join(', ') : r.cause
           return el(
             'li',
@@ -241,6 +269,7 @@ function renderTimeline() {
 
 function renderFailures() {
   const failed = [...state.reloads].reverse().filter((r) => r.outcome === 'failed').slice(0, 20)
+  // A failure shown as "now" only while the plugin still has it: it clears when fixed.
   const current = (state.status?.plugins ?? []).filter((p) => p.lastError)
   const items = [
     ...current.map((p) => el('li', { class: 'current' }, el('b', {}, p.id ?? p.label), ' ', el('span', { class: 'pill bad' }, 'now'), ' ', el('code', {}, `${p.lastError.code ?? p.lastError.name}: ${p.lastError.message}`))),
@@ -274,12 +303,96 @@ async function act(action, id) {
   }
 }
 
+// ---------------------------------------------------------------- state and calls
+
+function renderPluginChoices(plugins) {
+  const ids = plugins.map((p) => p.id).filter(Boolean)
+  for (const select of [$('state-plugin'), $('call-plugin')]) {
+    const chosen = select.value
+    const same = select.options.length === ids.length && ids.every((id, i) => select.options[i].value === id)
+    if (!same) select.replaceChildren(...ids.map((id) => el('option', { value: id }, id)))
+    if (ids.includes(chosen)) select.value = chosen
+  }
+  if ($('state-view').dataset.plugin !== $('state-plugin').value) void showState()
+}
+
+async function showState() {
+  const id = $('state-plugin').value
+  if (!id) return
+  try {
+    const data = await api('GET', `/api/plugins/${encodeURIComponent(id)}`)
+    const current = data.stateHistory[0]
+    $('state-view').dataset.plugin = id
+    $('state-view').textContent = current === undefined ? '(no snapshot yet: saved on the next reload or stop)' : JSON.stringify(current.data, null, 2)
+    $('state-meta').textContent = current === undefined ? '' : `${id}@${current.pluginVersion}, saved ${clock(current.timestamp)}; ${data.stateHistory.length} snapshot(s) kept`
+  } catch (error) {
+    if (error.message !== 'unauthorized') $('state-view').textContent = `cannot read the state of ${id}: ${error.message}`
+  }
+}
+
+async function callMethod() {
+  const id = $('call-plugin').value
+  const method = $('call-method').value.trim()
+  const out = $('call-result')
+  let args
+  try {
+    args = JSON.parse($('call-args').value.trim() || '[]')
+    if (!Array.isArray(args)) throw new Error('the arguments must be a JSON array, e.g. [1, "two"]')
+  } catch (error) {
+    out.className = 'json bad'
+    out.textContent = `bad arguments: ${error.message}`
+    return
+  }
+  out.className = 'json'
+  out.textContent = '…'
+  const response = await fetch(`/api/plugins/${encodeURIComponent(id)}/call`, {
+    method: 'POST',
+    cache: 'no-store',
+    headers: { Authorization: `Bearer ${state.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ method, args }),
+  })
+  if (response.status === 401) {
+    showLogin('The host refused this token. It makes a new token on every start: open the URL it printed this time, or paste the contents of its api-token file.')
+    return
+  }
+  if ((response.headers.get('content-type') ?? '').startsWith('application/x-ndjson')) {
+    // A stream: show each value as it arrives.
+    out.textContent = ''
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+    let buffered = ''
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      buffered += value
+      let newline
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline)
+        buffered = buffered.slice(newline + 1)
+        if (line.startsWith('{"error":')) out.className = 'json bad'
+        out.textContent += `${line}\n`
+      }
+    }
+    out.dataset.done = 'stream'
+    return
+  }
+  const data = await response.json().catch(() => ({}))
+  out.className = response.ok ? 'json' : 'json bad'
+  out.textContent = response.ok ? JSON.stringify(data.result, null, 2) : `${data.error?.code ?? response.status}: ${data.error?.message ?? response.statusText}`
+  out.dataset.done = response.ok ? 'value' : 'error'
+  void showState()
+}
+
 // ---------------------------------------------------------------- start
 
 async function start() {
   state.token = takeTokenFromFragment()
   $('enable').addEventListener('click', () => act('enable'))
   $('disable').addEventListener('click', () => act('disable'))
+  $('state-plugin').addEventListener('change', () => void showState())
+  $('call-form').addEventListener('submit', (event) => {
+    event.preventDefault()
+    void callMethod()
+  })
   $('login-form').addEventListener('submit', (event) => {
     event.preventDefault()
     const token = $('token-input').value.trim()

@@ -1,5 +1,6 @@
 // Builds the example plugins that need a build step into examples/plugins:
 //   examples/src/clock.ts  -> clock.mjs   (esbuild: one self-contained ESM file)
+//   examples/src/links.ts  -> links.mjs   (the link shortener app, same way)
 //   examples/src/adder.wat -> adder.wasm  (wabt: WebAssembly text to binary)
 // Run by `pnpm run build`; `node scripts/build-examples.mjs [outDir]` builds into another dir.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
@@ -25,7 +26,7 @@ export async function watToWasm(text, name = 'module.wat') {
 }
 
 /** Bundles a TypeScript plugin into one ESM file (no runtime imports left). */
-export async function buildTsPlugin(entry, outfile) {
+export async function buildTsPlugin(entry, outfile, name = 'clock') {
   const result = await build({
     entryPoints: [entry],
     outfile: `${outfile}.tmp`,
@@ -35,7 +36,7 @@ export async function buildTsPlugin(entry, outfile) {
     target: 'node20',
     write: false,
     legalComments: 'none',
-    banner: { js: '// Built from examples/src/clock.ts by scripts/build-examples.mjs: edit the source, not this file.' },
+    banner: { js: `// Built from examples/src/${name}.ts by scripts/build-examples.mjs: edit the source, not this file.` },
     logLevel: 'silent',
   })
   return writeAtomically(outfile, result.outputFiles[0].contents)
@@ -46,9 +47,11 @@ export async function buildExamples(outDir = EXAMPLES_PLUGINS) {
   await mkdir(outDir, { recursive: true })
   const clock = join(outDir, 'clock.mjs')
   await buildTsPlugin(join(EXAMPLES_SRC, 'clock.ts'), clock)
+  const links = join(outDir, 'links.mjs')
+  await buildTsPlugin(join(EXAMPLES_SRC, 'links.ts'), links, 'links')
   const wasm = join(outDir, 'adder.wasm')
   await writeAtomically(wasm, await watToWasm(await readFile(join(EXAMPLES_SRC, 'adder.wat'), 'utf8'), 'adder.wat'))
-  return { clock, wasm }
+  return { clock, links, wasm }
 }
 
 // Written through a temp file and a rename, so a running host never loads half a file.
@@ -61,5 +64,5 @@ async function writeAtomically(path, bytes) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const out = await buildExamples(process.argv[2])
-  console.log(`built ${out.clock} and ${out.wasm}`)
+  console.log(`built ${out.clock}, ${out.links} and ${out.wasm}`)
 }

@@ -110,3 +110,40 @@ function isDirectory(path: string): boolean {
     return false
   }
 }
+
+/**
+ * The `HOTSWAP_*` variables of an environment that no setting reads (a typo such as
+ * `HOTSWAP_PROT`), each with the closest known name, so the CLI can say it instead of
+ * ignoring them.
+ *
+ * @param env - the environment
+ * @returns one line per unknown variable, e.g. `HOTSWAP_PROT (did you mean HOTSWAP_PORT?)`
+ * @example
+ * ```ts
+ * unknownVariables({ HOTSWAP_PROT: '80' }) // ['HOTSWAP_PROT (did you mean HOTSWAP_PORT?)']
+ * ```
+ */
+export function unknownVariables(env: Readonly<Record<string, string | undefined>>): string[] {
+  const known = [...OPTION_SPECS.map((s) => s.env), 'HOTSWAP_CONFIG', 'HOTSWAP_FLEET', 'HOTSWAP_HOST_ID']
+  return Object.keys(env)
+    .filter((name) => name.startsWith('HOTSWAP_') && !known.includes(name))
+    .sort()
+    .map((name) => {
+      const best = known.map((k) => ({ k, d: distance(name, k) })).sort((a, b) => a.d - b.d)[0]!
+      return best.d <= 3 ? `${name} (did you mean ${best.k}?)` : name
+    })
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const keep = row[j]!
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = keep
+    }
+  }
+  return row[b.length]!
+}

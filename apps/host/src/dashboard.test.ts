@@ -92,4 +92,42 @@ describe.skipIf(!available)('dashboard in headless Chromium', () => {
     expect(host.pipeline.status().enabled).toBe(true)
     expect(pageErrors).toEqual([])
   })
+
+  it('the call panel calls a method with JSON args and shows the result, or says what is wrong', async () => {
+    await page.locator('[data-testid=call-plugin]').selectOption('counter')
+    await page.locator('[data-testid=call-method]').fill('inc')
+    await page.locator('[data-testid=call-args]').fill('[]')
+    await page.locator('[data-testid=call-btn]').click()
+    await page.locator('[data-testid=call-result][data-done=value]').waitFor({ timeout: 5000 })
+    expect(await page.locator('[data-testid=call-result]').textContent()).toMatch(/^\d+$/)
+    await page.locator('[data-testid=call-method]').fill('nope')
+    await page.locator('[data-testid=call-btn]').click()
+    await page.locator('[data-testid=call-result][data-done=error]', { hasText: 'UNKNOWN_METHOD' }).waitFor({ timeout: 5000 })
+    await page.locator('[data-testid=call-args]').fill('{')
+    await page.locator('[data-testid=call-btn]').click()
+    await page.locator('[data-testid=call-result]', { hasText: 'bad arguments' }).waitFor({ timeout: 5000 })
+  })
+
+  it('shows the current state snapshot, a rollback on the timeline and that serving differs from disk', async () => {
+    await page.locator('[data-testid=state-plugin]').selectOption('counter')
+    await page.locator('[data-testid=state-view]', { hasText: '"count"' }).waitFor({ timeout: 5000 })
+    await page.locator('[data-testid=rollback-btn][data-plugin=counter]').click()
+    await page.locator('[data-testid=reload-row][data-plugin=counter][data-outcome=rollback]').first().waitFor({ timeout: 5000 })
+    const drift = page.locator('[data-testid=drift][data-plugin=counter]')
+    await drift.waitFor({ timeout: 5000 })
+    expect(await drift.getAttribute('title')).toMatch(/rolled back to .*the file on disk is newer/)
+    // A new version from disk clears the mark.
+    await atomicWrite(join(dirs.plugins, 'counter.mjs'), counterSource('1.0.3'))
+    await page.locator('[data-testid=plugin-row][data-plugin=counter] td').nth(1).filter({ hasText: '1.0.3' }).waitFor({ timeout: 10_000 })
+    await drift.waitFor({ state: 'detached', timeout: 5000 })
+    expect(pageErrors).toEqual([])
+  })
+
+  it('says in words that a token was refused', async () => {
+    await page.goto('about:blank')
+    await page.goto(`${host.url}/#token=not-the-token`)
+    const reason = page.locator('[data-testid=login-reason]')
+    await reason.waitFor({ state: 'visible', timeout: 5000 })
+    expect(await reason.textContent()).toContain('The host refused this token')
+  })
 })

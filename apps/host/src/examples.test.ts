@@ -1,38 +1,48 @@
-import { cp, readFile } from 'node:fs/promises'
+import { cp, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildExamples, EXAMPLES_PLUGINS, watToWasm, EXAMPLES_SRC } from '../scripts/build-examples.mjs'
+import { buildExamples, buildTsPlugin, EXAMPLES_PLUGINS, watToWasm, EXAMPLES_SRC } from '../scripts/build-examples.mjs'
+import { send } from './http-client.test-support.js'
 import { startHost, type Host } from './host.js'
 import { atomicWrite, makeDirs, nextEntry, testConfig } from './test-support.js'
 
 // The bundled example plugins, built from source into a temp dir and run by a real host.
 let host: Host
 let dirs: Awaited<ReturnType<typeof makeDirs>>
+let webHost: Host
+let web: Awaited<ReturnType<typeof makeDirs>>
 
 beforeAll(async () => {
   dirs = await makeDirs('hotswap-examples-')
   for (const name of ['counter.mjs', 'greeter', 'adder.plugin.json']) await cp(join(EXAMPLES_PLUGINS, name), join(dirs.plugins, name), { recursive: true })
   await buildExamples(dirs.plugins)
   host = await startHost(testConfig(dirs, { debounceMs: 20 }), { stdout: () => undefined, color: false })
+  // The link shortener as `pnpm start` runs it: in-process, so its fetch handler serves /p/links/.
+  web = await makeDirs('hotswap-examples-web-')
+  await cp(join(dirs.plugins, 'links.mjs'), join(web.plugins, 'links.mjs'))
+  webHost = await startHost(testConfig(web, { debounceMs: 20, loader: 'in-process' }), { stdout: () => undefined, color: false })
 })
 afterAll(async () => {
+  await webHost?.close()
+  await web?.cleanup()
   await host?.close()
   await dirs?.cleanup()
 })
 
-const reloaded = (id: string): Promise<unknown> =>
-  nextEntry(host.journal, (e) => e.event.type === 'reload' && e.event.id === id && e.event.action === 'reload', 10_000, `a reload of ${id}`).then((e) => {
+const reloaded = (id: string, on: Host = host): Promise<unknown> =>
+  nextEntry(on.journal, (e) => e.event.type === 'reload' && e.event.id === id && e.event.action === 'reload', 10_000, `a reload of ${id}`).then((e) => {
     expect(e.data.outcome).toBe('success')
   })
 
 describe('example plugins', () => {
-  it('all four load: counter (.mjs), greeter (directory), clock (built from TypeScript), adder (wasm)', () => {
+  it('all five load: counter (.mjs), greeter (directory), clock and links (built from TypeScript), adder (wasm)', () => {
     const plugins = host.pipeline.status().plugins.map((p) => [p.plugin?.id, p.plugin?.loader, p.plugin?.state])
     expect(plugins).toEqual([
       ['adder', 'wasm', 'Running'],
       ['clock', 'worker', 'Running'],
       ['counter', 'worker', 'Running'],
       ['greeter', 'worker', 'Running'],
+      ['links', 'worker', 'Running'],
     ])
   })
 
@@ -81,5 +91,37 @@ describe('example plugins', () => {
     await done
     expect(host.pipeline.registry.status('adder').version).toBe('1.0.1')
     expect(await adder.call('accumulate', 2)).toBe(42)
+  })
+
+  it('the link shortener serves a page, shortens, redirects, and keeps every link and hit across a new version', async () => {
+    const page = await send(webHost.url, { path: '/p/links/' })
+    expect(page.status).toBe(200)
+    expect(page.headers['content-type']).toMatch(/^text\/html/)
+    expect(page.text).toContain('hotswap links')
+    const json = { 'content-type': 'application/json' }
+    const made = await send(webHost.url, { method: 'POST', path: '/p/links/api/links', body: JSON.stringify({ url: 'https://example.com/some/long/path' }), headers: json })
+    expect(made.status).toBe(201)
+    const key = made.json.key as string
+    const bad = await send(webHost.url, { method: 'POST', path: '/p/links/api/links', body: JSON.stringify({ url: 'javascript:alert(1)' }), headers: json })
+    expect([bad.status, bad.json.error.code]).toEqual([400, 'BAD_URL'])
+    const go = await send(webHost.url, { path: `/p/links/${key}` })
+    expect([go.status, go.headers.location]).toEqual([302, 'https://example.com/some/long/path'])
+
+    // A new version, built from an edited source as a person would: the links are still there.
+    const source = await readFile(join(EXAMPLES_SRC, 'links.ts'), 'utf8')
+    const edited = join(dirs.root, 'links.ts')
+    await writeFile(edited, source.replace("const VERSION = '1.0.0'", "const VERSION = '1.1.0'").replace("const TITLE = 'hotswap links'", "const TITLE = 'hotswap links, edited'"))
+    const done = reloaded('links', webHost)
+    await buildTsPlugin(edited, join(web.plugins, 'links.mjs'), 'links')
+    await done
+    const list = await send(webHost.url, { path: '/p/links/api/links' })
+    expect(list.json).toMatchObject({ version: '1.1.0', links: [{ key, url: 'https://example.com/some/long/path', hits: 1 }] })
+    expect((await send(webHost.url, { path: '/p/links/' })).text).toContain('hotswap links, edited')
+
+    // The same plugin through the call API: a plain result and a stream.
+    const call = (body: unknown): ReturnType<typeof send> => send(webHost.url, { method: 'POST', path: '/api/plugins/links/call', token: webHost.token, body: JSON.stringify(body), headers: json })
+    expect((await call({ method: 'resolve', args: [key] })).json).toEqual({ result: 'https://example.com/some/long/path' })
+    const streamed = (await call({ method: 'entries' })).text.trim().split('\n').map((l) => JSON.parse(l) as { key: string; hits: number })
+    expect(streamed).toEqual([expect.objectContaining({ key, hits: 2 })])
   })
 })

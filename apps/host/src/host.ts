@@ -8,12 +8,15 @@ import { inProcessLoader, wasmLoader, type RegistryLogger } from '@hotswap/regis
 import { createStateStore, fileAdapter, isStateStoreError, type StateStore } from '@hotswap/state-store'
 import { HostError } from './errors.js'
 import { EventJournal } from './journal.js'
-import { createHostMetrics } from './metrics.js'
+import { createHostMetrics, type HostMetrics } from './metrics.js'
 import type { HostConfig } from './options.js'
 import { toReloadPolicy } from './policy.js'
-import { writeToken } from './security.js'
+import { HOST_FILE_NAME, removeHostFile, writeHostFile, writeToken } from './security.js'
 import { errorJson, pluginLabel } from './serialize.js'
-import { createServer } from './server.js'
+import { createServer, type ServerDeps } from './server.js'
+import { guardedStateStore } from './guarded-store.js'
+import { hidingGonePlugins } from './status-view.js'
+import { PluginRoutes } from './plugin-routes.js'
 import { createTerminalView, supportsColor, type TerminalView } from './terminal.js'
 
 /** Where the host writes (the process's streams by default; tests capture them). */
@@ -24,6 +27,8 @@ export interface HostIo {
   readonly color?: boolean
   /** Extra API routes (token-protected like the others), e.g. the fleet's. */
   readonly routes?: (app: FastifyInstance) => void
+  /** Aborting it stops a host that is still starting (it then rejects with `ABORTED`, after saving what loaded). */
+  readonly signal?: AbortSignal
 }
 
 /** A running host. */
@@ -70,46 +75,54 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
   const logger: Logger | undefined = json ? pino({ level: config.logLevel, base: { app: 'hotswap-host' } }, { write: io.stdout }) : undefined
   const view: TerminalView | undefined = json ? undefined : createTerminalView({ write: io.stdout, color: io.color ?? supportsColor(process.stdout), verbose: config.logLevel === 'debug' || config.logLevel === 'trace' })
   const quiet = config.logLevel === 'silent' || config.logLevel === 'error' || config.logLevel === 'warn'
+  const aborted = (): HostError => new HostError('ABORTED', 'stopped before the host finished starting; plugin state was saved')
+  const stopAsked = (): boolean => io.signal?.aborted === true
+  if (stopAsked()) throw aborted()
 
   const { token, file: tokenFile, store } = await openStateDir(config.stateDir)
-  let pipeline: ReloadPipeline
+  const guarded = guardedStateStore(store, (message) => (logger !== undefined ? logger.warn({ event: 'state' }, message) : view?.print(message)))
+  // The server listens before any plugin loads (a taken port must not run any plugin's setup());
+  // until the pipeline exists the API answers 503 STARTING.
+  // eslint-disable-next-line prefer-const -- assigned once the pipeline exists, read by the getters before
+  let core: { readonly pipeline: ReloadPipeline; readonly journal: EventJournal; readonly metrics: HostMetrics; readonly routes: PluginRoutes } | undefined
+  const notYet = (): never => {
+    throw new HostError('STARTING', 'the host is still starting (loading its plugins); retry in a moment')
+  }
+  const deps: ServerDeps = {
+    get pipeline() {
+      return core?.pipeline ?? notYet()
+    },
+    get journal() {
+      return core?.journal ?? notYet()
+    },
+    get metrics() {
+      return core?.metrics ?? notYet()
+    },
+    get routes() {
+      return core?.routes ?? notYet()
+    },
+    store,
+    token,
+    bindHost: config.host,
+    rateLimit: config.rateLimit,
+    logger,
+    extraRoutes: io.routes,
+  }
+  let server: FastifyInstance
   try {
-    pipeline = createReloadPipeline({
-      dirs: config.dirs,
-      // Our own store so that the API can show each plugin's state history.
-      stateStore: { save: async (snapshot) => void (await store.save(snapshot)), latest: (id) => store.latest(id) },
-      policy: toReloadPolicy(config.policy, config.intervalMs),
-      enabled: config.enabled,
-      ...(config.debounceMs === 'adaptive' ? {} : { debounce: config.debounceMs }),
-      retry: { maxRetries: config.maxRetries },
-      concurrency: config.concurrency,
-      ...(config.loader === 'in-process' ? { loader: [inProcessLoader(), wasmLoader()] } : {}),
-      registryOptions: { drainTimeoutMs: config.drainTimeoutMs, callTimeoutMs: config.callTimeoutMs, gateTimeoutMs: config.gateTimeoutMs, logger: SILENT_LOGGER },
-      // the host prints every event itself (pino or the terminal view)
-      logger: SILENT_LOGGER,
-    })
+    server = await createServer(deps)
   } catch (error) {
-    await store.close()
+    await store.close().catch(() => undefined)
     throw error
   }
-  const journal = new EventJournal(pipeline)
-  const metrics = createHostMetrics(pipeline, journal)
-  let started = false
-  journal.subscribe(({ event }) => {
-    if (logger !== undefined) logEvent(logger, event)
-    else if (view !== undefined && !(quiet && event.type !== 'reload')) {
-      if (started || event.type === 'reload' || event.type === 'ready') view.event(event)
-      if (started && event.type === 'reload' && event.action !== 'reload' && event.outcome === 'success') view.table(pipeline.status())
-    }
-  })
-
-  const server = await createServer({ pipeline, journal, metrics, store, token, bindHost: config.host, rateLimit: config.rateLimit, logger, routes: io.routes })
   const closeAll = async (): Promise<void> => {
     await server.close().catch(() => undefined)
-    await pipeline.close().catch(() => undefined)
-    journal.close()
-    metrics.close()
+    await core?.pipeline.close().catch(() => undefined)
+    core?.journal.close()
+    core?.metrics.close()
+    guarded.close()
     await store.close().catch(() => undefined)
+    await removeHostFile(config.stateDir)
   }
   try {
     await server.listen({ host: config.host, port: config.port })
@@ -123,9 +136,49 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
   const hostName = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host
   const url = `http://${hostName}:${port}`
   const dashboardUrl = `${url}/#token=${token}`
+  try {
+    await writeHostFile(config.stateDir, url)
+  } catch (error) {
+    await closeAll()
+    throw new HostError('STATE_DIR', `cannot write ${join(config.stateDir, HOST_FILE_NAME)}: ${(error as Error).message}`, { cause: error })
+  }
+
+  let pipeline: ReloadPipeline
+  try {
+    if (stopAsked()) throw aborted()
+    pipeline = hidingGonePlugins(createReloadPipeline({
+      dirs: config.dirs,
+      // Our own store so that the API can show each plugin's state history.
+      stateStore: guarded.store,
+      policy: toReloadPolicy(config.policy, config.intervalMs),
+      enabled: config.enabled,
+      ...(config.debounceMs === 'adaptive' ? {} : { debounce: config.debounceMs }),
+      retry: { maxRetries: config.maxRetries },
+      concurrency: config.concurrency,
+      ...(config.loader === 'in-process' ? { loader: [inProcessLoader(), wasmLoader()] } : {}),
+      registryOptions: { drainTimeoutMs: config.drainTimeoutMs, callTimeoutMs: config.callTimeoutMs, gateTimeoutMs: config.gateTimeoutMs, logger: SILENT_LOGGER },
+      // the host prints every event itself (pino or the terminal view)
+      logger: SILENT_LOGGER,
+    }))
+  } catch (error) {
+    await closeAll()
+    throw error
+  }
+  const journal = new EventJournal(pipeline)
+  const metrics = createHostMetrics(pipeline, journal)
+  core = { pipeline, journal, metrics, routes: new PluginRoutes(pipeline, metrics.registry) }
+  let started = false
+  journal.subscribe(({ event }) => {
+    if (logger !== undefined) logEvent(logger, event)
+    else if (view !== undefined) {
+      if (!shown(event, started, quiet)) return
+      view.event(event)
+      if (started && !quiet && event.type === 'reload' && event.action !== 'reload' && event.outcome === 'success') view.table(pipeline.status())
+    }
+  })
 
   try {
-    await pipeline.ready
+    await abortable(pipeline.ready, io.signal, aborted)
   } catch (error) {
     await closeAll()
     throw error
@@ -134,11 +187,12 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
 
   if (view !== undefined) {
     view.print('')
-    view.table(pipeline.status())
+    if (!quiet) view.table(pipeline.status())
     view.print(
       '',
       `dashboard  ${dashboardUrl}`,
       `API        ${url}/api/status  (Authorization: Bearer <token>)`,
+      `routes     ${url}/p/<plugin id>/  (a plugin's fetch handler; public)`,
       `token      ${tokenFile}  (mode 0600; new on every start)  e.g. curl -H "Authorization: Bearer $(cat ${tokenFile})" ${url}/api/status`,
       `metrics    ${url}/metrics`,
       `signals    SIGUSR2 applies pending changes, Ctrl-C stops`,
@@ -227,5 +281,30 @@ function logEvent(logger: Logger, e: PipelineEvent): void {
       return
     default:
       logger.info({ event: e.type, ...(e as object) }, e.type)
+  }
+}
+
+/** Whether the terminal view prints an event now (before `ready`, only loads, plugin logs and ready). */
+function shown(event: PipelineEvent, started: boolean, quiet: boolean): boolean {
+  // Plugin log lines are shown from the first moment, also during the initial load.
+  if (event.type === 'registry' && event.event.type === 'log') return !quiet || event.event.level === 'warn' || event.event.level === 'error'
+  if (quiet) return (event.type === 'reload' && event.outcome === 'failed') || event.type === 'watcherError'
+  return started || event.type === 'reload' || event.type === 'ready'
+}
+
+/** Waits for `promise` unless `signal` aborts first (then rejects with `onAbort()`). */
+async function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort: () => Error): Promise<T> {
+  if (signal === undefined) return promise
+  if (signal.aborted) throw onAbort()
+  let off: () => void = () => undefined
+  const stopped = new Promise<never>((_resolve, reject) => {
+    const listener = (): void => reject(onAbort())
+    signal.addEventListener('abort', listener, { once: true })
+    off = () => signal.removeEventListener('abort', listener)
+  })
+  try {
+    return await Promise.race([promise, stopped])
+  } finally {
+    off()
   }
 }

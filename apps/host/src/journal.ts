@@ -79,13 +79,13 @@ export class EventJournal {
   }
 
   /**
-   * The kept reload results, oldest first, optionally of one plugin only.
+   * The kept reload results and rollbacks, oldest first, optionally of one plugin only.
    *
    * @param id - a plugin id to filter on
    * @returns the reload entries
    */
   reloads(id?: string): readonly JournalEntry[] {
-    return id === undefined ? [...this.#reloads] : this.#reloads.filter((e) => e.data.id === id)
+    return id === undefined ? [...this.#reloads] : this.#reloads.filter((e) => e.data.id === id || (e.event.type === 'registry' && e.event.event.type === 'rolledBack' && e.event.event.id === id))
   }
 
   /** Stops recording. */
@@ -99,7 +99,8 @@ export class EventJournal {
     const data = { seq, ...(toJson(event) as Record<string, unknown>) }
     const entry: JournalEntry = { seq, name: eventName(event), data, event }
     push(this.#events, entry, this.#keepEvents)
-    if (event.type === 'reload') push(this.#reloads, entry, this.#keepReloads)
+    // The timeline: reloads and rollbacks.
+    if (event.type === 'reload' || (event.type === 'registry' && event.event.type === 'rolledBack')) push(this.#reloads, entry, this.#keepReloads)
     for (const listener of [...this.#listeners]) {
       try {
         listener(entry)

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readdir, writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -125,5 +126,24 @@ describe('hotswap-host as a process', () => {
     p.child.kill('SIGTERM')
     expect(await p.exit).toBe(0)
     expect((await readdir(join(dirs.state, 'state'))).some((f) => f.startsWith('counter@'))).toBe(true)
+  })
+
+  it('6: Ctrl-C under pnpm (the start script, signal to the whole process group) is a clean stop: exit 0, no pnpm error', async () => {
+    // The real start script of this package, run by the real pnpm, on the bundled CLI.
+    const pkg = JSON.parse(readFileSync(join(HOST_DIR, 'package.json'), 'utf8')) as { scripts: { start: string } }
+    const project = join(dirs.root, 'pnpm-start')
+    await mkdir(project, { recursive: true })
+    const script = pkg.scripts.start.replace('dist/cli.js', JSON.stringify(CLI)).replace('.hotswap-state', JSON.stringify(join(dirs.root, 'pnpm-state')))
+    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'pnpm-start', private: true, scripts: { start: `${script} ${JSON.stringify(dirs.plugins)}` } }))
+    const child = spawn('pnpm', ['run', 'start'], { cwd: project, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOTSWAP_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c))
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c))
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    await until(() => out.includes('dashboard  http'), 20_000, 'the host under pnpm to start')
+    process.kill(-child.pid!, 'SIGINT') // what a terminal does on Ctrl-C
+    expect(await exit).toBe(0)
+    expect(out).toContain('stopped')
+    expect(out).not.toMatch(/ERR_PNPM|ELIFECYCLE|again/)
   })
 })

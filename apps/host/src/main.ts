@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
-import { resolveConfig } from './config.js'
+import { resolveConfig, unknownVariables } from './config.js'
+import { runCall } from './call-command.js'
+import { runInit } from './init-command.js'
 import { HostError } from './errors.js'
 import { runPublish, takeFleetArgs, type FleetCli } from './fleet.js'
 import { startHost, type Host } from './host.js'
-import { OPTION_SPECS, type OptionKey } from './options.js'
+import { OPTION_SPECS, type HostConfig, type OptionKey } from './options.js'
 
 /** What {@link main} reads and writes; the process's own by default. */
 export interface CliIo {
@@ -42,6 +44,8 @@ export const EXIT_USAGE = 2
  * ```
  */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  if (argv[0] === 'call') return await runCall(argv.slice(1), io)
+  if (argv[0] === 'init') return await runInit(argv.slice(1), io)
   let fleet: FleetCli
   try {
     fleet = takeFleetArgs(argv, io.env)
@@ -63,59 +67,93 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   }
   const opts = program.opts<Record<string, unknown>>()
   const flags: Partial<Record<OptionKey | 'config', unknown>> = { ...opts, ...(program.args.length > 0 ? { dirs: program.args } : {}) }
-  let host: Host
+  let config: HostConfig
   try {
-    const config = resolveConfig({ flags, env: io.env, cwd: io.cwd })
-    host = await startHost(config, { stdout: io.stdout, routes: fleet.routes, ...(io.color !== undefined ? { color: io.color } : {}) })
+    config = resolveConfig({ flags, env: io.env, cwd: io.cwd })
   } catch (error) {
     if (error instanceof HostError && error.code === 'INVALID_CONFIG') {
       io.stderr(`hotswap-host: ${error.message}\nRun hotswap-host --help for the options.\n`)
       return EXIT_USAGE
     }
+    throw error
+  }
+  for (const name of unknownVariables(io.env)) io.stderr(`hotswap-host: warning: unknown environment variable ${name} is ignored\n`)
+
+  // Signals are handled from the first moment: a stop while plugins are still loading closes
+  // what loaded (saving its state) and exits 0, as a stop of a running host does.
+  const pretty = config.logFormat === 'pretty'
+  const onSignal = io.onSignal ?? processSignal
+  const starting = new AbortController()
+  let host: Host | undefined
+  let member: Awaited<ReturnType<FleetCli['join']>> | undefined
+  let stopping: { readonly signal: string; readonly at: number } | undefined
+  let resolveExit: (code: number) => void = () => undefined
+  const exit = new Promise<number>((resolve) => (resolveExit = resolve))
+  const offs: (() => void)[] = []
+  const finish = (code: number): void => {
+    offs.forEach((off) => off())
+    resolveExit(code)
+  }
+  const stop = (signal: string): void => {
+    if (stopping !== undefined) {
+      // One Ctrl-C reaches the host twice under a package manager (from the terminal and
+      // forwarded by pnpm/npm): a repeat within a second is the same request.
+      if (Date.now() - stopping.at < REPEAT_SIGNAL_MS) return
+      io.stderr(`hotswap-host: ${signal} again, exiting without waiting\n`)
+      finish(130)
+      return
+    }
+    stopping = { signal, at: Date.now() }
+    if (pretty) io.stdout(`\n${signal}: stopping (saving plugin state)...\n`)
+    if (host === undefined) starting.abort()
+    else closeHost(host)
+  }
+  const closeHost = (running: Host): void => {
+    Promise.resolve(member?.close()).then(() => running.close()).then(
+      () => {
+        if (pretty) io.stdout('stopped\n')
+        finish(0)
+      },
+      (error: unknown) => {
+        io.stderr(`hotswap-host: error while stopping: ${error instanceof Error ? error.message : String(error)}\n`)
+        finish(1)
+      },
+    )
+  }
+  offs.push(onSignal('SIGINT', () => stop('SIGINT')))
+  offs.push(onSignal('SIGTERM', () => stop('SIGTERM')))
+  offs.push(
+    onSignal('SIGUSR2', () => {
+      if (host === undefined) return
+      const pending = host.pipeline.status().plugins.filter((p) => (p.pending?.length ?? 0) > 0).length
+      if (pretty) io.stdout(`SIGUSR2: applying pending changes of ${pending} plugin${pending === 1 ? '' : 's'}\n`)
+      host.pipeline.trigger().catch((error: unknown) => io.stderr(`hotswap-host: SIGUSR2 trigger failed: ${error instanceof Error ? error.message : String(error)}\n`))
+    }),
+  )
+  try {
+    host = await startHost(config, { stdout: io.stdout, signal: starting.signal, routes: fleet.routes, ...(io.color !== undefined ? { color: io.color } : {}) })
+  } catch (error) {
+    if (error instanceof HostError && error.code === 'ABORTED') {
+      if (pretty) io.stdout('stopped\n')
+      finish(0)
+      return await exit
+    }
+    offs.forEach((off) => off())
     const message = error instanceof Error ? error.message : String(error)
     io.stderr(`hotswap-host: cannot start: ${message}\n`)
     return 1
   }
-  const member = await fleet.join(host).catch((error: unknown) => {
+  member = await fleet.join(host).catch((error: unknown) => {
     io.stderr(`hotswap-host: cannot join the fleet: ${(error as Error).message}\n`)
     return undefined
   })
   io.onStarted?.(host)
-  return await new Promise<number>((resolveExit) => {
-    const onSignal = io.onSignal ?? processSignal
-    let stopping = false
-    const offs: (() => void)[] = []
-    const stop = (signal: string): void => {
-      if (stopping) {
-        io.stderr(`hotswap-host: ${signal} again, exiting without waiting\n`)
-        resolveExit(130)
-        return
-      }
-      stopping = true
-      if (host.config.logFormat === 'pretty') io.stdout(`\n${signal}: stopping (saving plugin state)...\n`)
-      Promise.resolve(member?.close()).then(() => host.close()).then(
-        () => {
-          offs.forEach((off) => off())
-          if (host.config.logFormat === 'pretty') io.stdout('stopped\n')
-          resolveExit(0)
-        },
-        (error: unknown) => {
-          io.stderr(`hotswap-host: error while stopping: ${error instanceof Error ? error.message : String(error)}\n`)
-          resolveExit(1)
-        },
-      )
-    }
-    offs.push(onSignal('SIGINT', () => stop('SIGINT')))
-    offs.push(onSignal('SIGTERM', () => stop('SIGTERM')))
-    offs.push(
-      onSignal('SIGUSR2', () => {
-        const pending = host.pipeline.status().plugins.filter((p) => (p.pending?.length ?? 0) > 0).length
-        if (host.config.logFormat === 'pretty') io.stdout(`SIGUSR2: applying pending changes of ${pending} plugin${pending === 1 ? '' : 's'}\n`)
-        host.pipeline.trigger().catch((error: unknown) => io.stderr(`hotswap-host: SIGUSR2 trigger failed: ${error instanceof Error ? error.message : String(error)}\n`))
-      }),
-    )
-  })
+  if (stopping !== undefined) closeHost(host) // the stop came as the start finished
+  return await exit
 }
+
+/** A second SIGINT/SIGTERM sooner than this after the first is the same stop request. */
+const REPEAT_SIGNAL_MS = 1000
 
 function buildProgram(io: CliIo): Command {
   const program = new Command('hotswap-host')
@@ -142,6 +180,13 @@ Signals: SIGINT/SIGTERM stop gracefully (plugin state is saved); SIGUSR2 applies
 changes (policy on-signal, or while disabled).
 
 The HTTP API and the dashboard need the bearer token written to <state-dir>/api-token (0600).
+
+Commands:
+  hotswap-host call <id> <method> [json args]   call a method of a plugin in the running host
+                                                (reads <state-dir>/host.json and api-token)
+  hotswap-host init [dir]                       write a plugin folder with a TypeScript plugin
+
+Plugin routes: a plugin's fetch(request) handler answers at /p/<id>/* (public, no token).
 
 Examples:
   hotswap-host                                  # the bundled example plugins

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHost, type Host } from './host.js'
-import { send } from './http-client.test-support.js'
+import { send, sendRaw } from './http-client.test-support.js'
 import { counterSource, makeDirs, testConfig } from './test-support.js'
 
 let host: Host
@@ -39,5 +39,33 @@ describe('rate limit on triggers', () => {
   it('unauthenticated trigger requests do not use up the budget', async () => {
     // Auth runs before the limiter: a flood without the token gets 401s, never 429s.
     for (let i = 0; i < 5; i++) expect((await send(host.url, { method: 'POST', path: '/api/plugins/counter/reload' })).status).toBe(401)
+  })
+
+  it('is keyed on the route: percent-encoded and absolute-form targets share the spent budget', async () => {
+    // The budget of 3 is spent by the first test.
+    const port = new URL(host.url).port
+    const targets = ['/api/%70lugins/counter/reload', '/api/plugins/counter/%72eload', `http://127.0.0.1:${port}/api/plugins/counter/reload`, '/api/hot-reload/%64isable']
+    for (const path of targets) {
+      const res = await send(host.url, { method: 'POST', path, token: host.token })
+      expect(res.status, `${path} ${res.text}`).toBe(429)
+    }
+    expect(host.pipeline.status().enabled).toBe(true)
+  })
+})
+
+describe('error bodies', () => {
+  it('414, 417 and a bad URL answer with the documented { error } shape', async () => {
+    const port = new URL(host.url).port
+    const cases: [string, number][] = [
+      [`GET /api/plugins/${'x'.repeat(2100)} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${host.token}\r\nConnection: close\r\n\r\n`, 414],
+      [`POST /api/plugins/counter/reload HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${host.token}\r\nExpect: 200-ok\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`, 417],
+      [`GET /api/plugins/%zz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${host.token}\r\nConnection: close\r\n\r\n`, 400],
+    ]
+    for (const [bytes, status] of cases) {
+      const res = await sendRaw(host.url, bytes)
+      expect(res.status, bytes.slice(0, 40)).toBe(status)
+      const body = res.text.slice(res.text.indexOf('\r\n\r\n') + 4)
+      expect(JSON.parse(body), bytes.slice(0, 40)).toEqual({ error: { code: expect.any(String), message: expect.any(String) } })
+    }
   })
 })

@@ -1,9 +1,58 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmod, mkdir, open } from 'node:fs/promises'
+import { chmod, mkdir, open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** The file in the state directory that holds the API token. */
 export const TOKEN_FILE_NAME = 'api-token'
+
+/** The file in the state directory that tells `hotswap-host call` where the running host answers. */
+export const HOST_FILE_NAME = 'host.json'
+
+/**
+ * Writes `stateDir/host.json` (`{ url, pid }`, mode 0600) once the server listens, so that
+ * `hotswap-host call` finds the running host of a state directory.
+ *
+ * @param stateDir - the host's state directory
+ * @param url - the server's base URL
+ * @returns once written and synced
+ * @internal
+ */
+export async function writeHostFile(stateDir: string, url: string): Promise<void> {
+  const handle = await open(join(stateDir, HOST_FILE_NAME), 'w', 0o600)
+  try {
+    await handle.chmod(0o600)
+    await handle.writeFile(`${JSON.stringify({ url, pid: process.pid })}\n`)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Removes `stateDir/host.json` (when the host stops).
+ *
+ * @param stateDir - the host's state directory
+ * @returns once removed (a missing file is fine)
+ * @internal
+ */
+export async function removeHostFile(stateDir: string): Promise<void> {
+  await rm(join(stateDir, HOST_FILE_NAME), { force: true }).catch(() => undefined)
+}
+
+/**
+ * Reads where a running host answers and its token, from its state directory.
+ *
+ * @param stateDir - the host's state directory
+ * @returns the URL and the token
+ * @throws the file system's error (ENOENT when no host runs there)
+ * @internal
+ */
+export async function readRunningHost(stateDir: string): Promise<{ url: string; token: string }> {
+  const info = JSON.parse(await readFile(join(stateDir, HOST_FILE_NAME), 'utf8')) as { url?: unknown }
+  const token = (await readFile(join(stateDir, TOKEN_FILE_NAME), 'utf8')).trim()
+  if (typeof info.url !== 'string') throw new Error(`${join(stateDir, HOST_FILE_NAME)} has no url`)
+  return { url: info.url, token }
+}
 
 /**
  * Creates a random API token (256 bits, base64url) and writes it to `stateDir/api-token`

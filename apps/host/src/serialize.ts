@@ -90,13 +90,15 @@ export function pluginJson(p: PipelinePluginStatus): PluginJson {
     hash: s?.hash,
     loadedAt: s?.loadedAt,
     reloadCount: s?.reloadCount ?? 0,
-    failedReloads: s?.failedReloads ?? p.metrics.failures,
+    // The pipeline's count (reloads that failed after their retries), as in the status totals.
+    failedReloads: p.metrics.failures,
     inFlight: s?.inFlight ?? 0,
     previousVersion: s?.previousVersion,
     alive: s?.alive ?? false,
     pending: (p.pending ?? []).map((c) => ({ kind: c.kind, path: c.path })),
     breaker: p.breaker,
-    lastError: p.lastError === undefined ? (s?.lastError === undefined ? undefined : errorJson(s.lastError)) : errorJson(p.lastError),
+    // The pipeline clears its error when a reload succeeds; the registry's is kept only while the plugin is not running.
+    lastError: p.lastError !== undefined ? errorJson(p.lastError) : s?.lastError !== undefined && s.state !== 'Running' ? errorJson(s.lastError) : undefined,
     metrics: p.metrics,
   }
 }

@@ -1,24 +1,30 @@
 import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import type { Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import type { Logger } from 'pino'
-import type { ReloadPipeline, ReloadResult } from '@hotswap/pipeline'
+import type { PipelinePluginStatus, ReloadPipeline, ReloadResult } from '@hotswap/pipeline'
+import { DriftTracker } from './drift.js'
 import type { StateStore } from '@hotswap/state-store'
 import type { EventJournal, JournalEntry } from './journal.js'
 import type { HostMetrics } from './metrics.js'
+import { mountPluginRoutes, sendCall } from './route-server.js'
+import { PluginCallError, type PluginRoutes } from './plugin-routes.js'
 import type { PolicyName } from './options.js'
 import { toReloadPolicy } from './policy.js'
 import { allowedHostHeaders, bearerOf, isOwnOrigin, secretMatches, TicketBook } from './security.js'
-import { errorJson, pluginJson, statusJson, toJson } from './serialize.js'
+import { errorJson, pluginJson, statusJson, toJson, type PluginJson } from './serialize.js'
 
 /** What {@link createServer} needs. */
 export interface ServerDeps {
   readonly pipeline: ReloadPipeline
   readonly journal: EventJournal
   readonly metrics: HostMetrics
+  /** Calls and `fetch` routes into plugins. */
+  readonly routes: PluginRoutes
   /** Plugin state history comes from here. */
   readonly store: StateStore
   /** The bearer token every `/api` route and `/metrics` require. */
@@ -30,11 +36,14 @@ export interface ServerDeps {
   /** Request logs (JSON mode); none when undefined. */
   readonly logger?: Logger | undefined
   /** Extra routes (for example the fleet's), registered after the built-in ones. */
-  readonly routes?: ((app: FastifyInstance) => void) | undefined
+  readonly extraRoutes?: ((app: FastifyInstance) => void) | undefined
 }
 
 /** Largest request body accepted, in bytes. */
 export const BODY_LIMIT: number = 16 * 1024
+
+/** Longest path parameter (a plugin route's rest of path) accepted; longer is 414. @internal */
+export const MAX_PARAM_LENGTH = 2000
 
 /** Event stream clients served at once. */
 export const MAX_STREAMS: number = 32
@@ -54,6 +63,15 @@ const ENABLE_BODY = {
   properties: {
     policy: { type: 'string', enum: ['on-change', 'on-signal', 'scheduled', 'disabled'] },
     intervalMs: { type: 'integer', minimum: 10, maximum: 86_400_000 },
+  },
+} as const
+const CALL_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['method'],
+  properties: {
+    method: { type: 'string', pattern: '^[A-Za-z_$][A-Za-z0-9_$]{0,127}$' },
+    args: { type: 'array', maxItems: 64 },
   },
 } as const
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -88,7 +106,7 @@ class Refusal extends Error {
  * ```
  */
 export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
-  const { pipeline, journal, token } = deps
+  const { token } = deps
   const tickets = new TicketBook()
   const streams = new Set<() => void>()
   const httpLogger: FastifyBaseLogger | undefined = deps.logger?.child({ component: 'http' })
@@ -98,7 +116,16 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: true,
     requestTimeout: 30_000,
-    routerOptions: { maxParamLength: 200 },
+    // Plugin routes take the rest of the path as one parameter: allow long ones.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Router refusals (a bad percent-encoding, an over-long parameter) in the documented shape.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      const status = tooLong ? 414 : error.code === 'FST_ERR_BAD_URL' ? 400 : 500
+      const code = tooLong ? 'URI_TOO_LONG' : status === 400 ? 'BAD_URL' : 'INTERNAL'
+      const message = tooLong ? `a path segment is over ${MAX_PARAM_LENGTH} characters` : status === 400 ? 'the URL is not valid (bad percent-encoding)' : 'internal error; see the host log'
+      void reply.code(status).type('application/json; charset=utf-8').send({ error: { code, message } })
+    },
     // Validate strictly: no silent removal of unknown keys, no type coercion of bodies.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
@@ -114,6 +141,12 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   })
   app.removeContentTypeParser('text/plain')
+  // Node answers an unknown Expect header itself with an empty 417: answer in the documented shape.
+  app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
+    const body = JSON.stringify({ error: { code: 'EXPECTATION_FAILED', message: 'only "Expect: 100-continue" is supported' } })
+    response.writeHead(417, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' })
+    response.end(body)
+  })
 
   // ------------------------------------------------------------ security, before anything else
   app.addHook('onRequest', async (request, reply) => {
@@ -136,6 +169,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     }
     const path = request.url.split('?')[0]!
     if ((request.method === 'GET' || request.method === 'HEAD') && PUBLIC_FILES[path] !== undefined) return
+    // Plugin routes are the app's public surface (no token); the control API is not.
+    if (isPluginRoute(request)) return
     if (request.method === 'GET' && path === '/api/events') {
       const ticket = (request.query as Record<string, unknown>).ticket
       if (typeof ticket === 'string' && tickets.redeem(ticket)) return
@@ -177,63 +212,88 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   }
 
   // ------------------------------------------------------------ API
-  app.get('/api/status', (_request, reply) => reply.send(statusJson(pipeline.status())))
+  // Each plugin says whether what it serves differs from its file on disk, and why.
+  let drift: DriftTracker | undefined
+  const withDrift = (p: PipelinePluginStatus): PluginJson & { servingDiffersFromDisk: string | null } => {
+    drift ??= new DriftTracker(deps.journal)
+    return { ...pluginJson(p), servingDiffersFromDisk: drift.reason(p) ?? null }
+  }
+  app.addHook('onClose', (_instance, done) => {
+    drift?.close()
+    done()
+  })
 
-  app.get('/api/plugins', (_request, reply) => reply.send({ plugins: pipeline.status().plugins.map(pluginJson) }))
+  app.get('/api/status', (_request, reply) => {
+    const status = deps.pipeline.status()
+    return reply.send({ ...statusJson(status), plugins: status.plugins.map(withDrift) })
+  })
+
+  app.get('/api/plugins', (_request, reply) => reply.send({ plugins: deps.pipeline.status().plugins.map(withDrift) }))
 
   app.get<{ Params: { id: string } }>('/api/plugins/:id', { schema: { params: ID_PARAM } }, async (request) => {
     const { id } = request.params
-    const plugin = pipeline.status().plugins.find((p) => p.plugin?.id === id)
+    const plugin = deps.pipeline.status().plugins.find((p) => p.plugin?.id === id)
     if (plugin === undefined) throw new Refusal(404, 'PLUGIN_NOT_FOUND', `no loaded plugin with id ${JSON.stringify(id)}`)
     const history = await deps.store.history(id).catch((error: unknown) => ({ error: errorJson(error) }))
     return {
-      plugin: pluginJson(plugin),
+      plugin: withDrift(plugin),
       stateHistory: Array.isArray(history) ? history : [],
       stateHistoryError: Array.isArray(history) ? undefined : history.error,
-      reloads: journal.reloads(id).map((e) => e.data),
+      reloads: deps.journal.reloads(id).map((e) => e.data),
     }
   })
 
-  app.get('/api/reloads', (_request, reply) => reply.send({ reloads: journal.reloads().map((e) => e.data) }))
+  app.get('/api/reloads', (_request, reply) => reply.send({ reloads: deps.journal.reloads().map((e) => e.data) }))
 
   app.post<{ Body: { policy?: string; intervalMs?: number } | undefined }>(
     '/api/hot-reload/enable',
     { schema: { body: ENABLE_BODY } },
     (request, reply) => {
       const body = request.body ?? {}
-      if (body.policy !== undefined) pipeline.setPolicy(toReloadPolicy(body.policy as PolicyName, body.intervalMs ?? currentInterval(pipeline)))
-      pipeline.enable()
-      return reply.send(statusJson(pipeline.status()))
+      if (body.policy !== undefined) deps.pipeline.setPolicy(toReloadPolicy(body.policy as PolicyName, body.intervalMs ?? currentInterval(deps.pipeline)))
+      deps.pipeline.enable()
+      return reply.send(statusJson(deps.pipeline.status()))
     },
   )
 
   app.post('/api/hot-reload/disable', { schema: { body: EMPTY_BODY } }, (_request, reply) => {
-    pipeline.disable()
-    return reply.send(statusJson(pipeline.status()))
+    deps.pipeline.disable()
+    return reply.send(statusJson(deps.pipeline.status()))
   })
 
   app.post<{ Params: { id: string } }>('/api/plugins/:id/reload', { schema: { params: ID_PARAM, body: EMPTY_BODY } }, async (request, reply) => {
     const { id } = request.params
-    if (!pipeline.registry.has(id)) throw new Refusal(404, 'PLUGIN_NOT_FOUND', `no loaded plugin with id ${JSON.stringify(id)}`)
-    const root = pipeline.registry.status(id).path
+    if (!deps.pipeline.registry.has(id)) throw new Refusal(404, 'PLUGIN_NOT_FOUND', `no loaded plugin with id ${JSON.stringify(id)}`)
+    const root = deps.pipeline.registry.status(id).path
     let result: ReloadResult | undefined
-    const off = journal.subscribe(({ event }) => {
+    const off = deps.journal.subscribe(({ event }) => {
       if (event.type === 'reload' && event.path === root) result = event
     })
     try {
-      await pipeline.trigger(id)
+      await deps.pipeline.trigger(id)
     } finally {
       off()
     }
     if (result?.outcome === 'failed') {
       return reply.code(422).send({ error: { code: 'RELOAD_FAILED', message: `reload of ${id} failed: ${result.error?.message ?? 'unknown error'}`, reload: toJson(result) } })
     }
-    return { reload: result === undefined ? null : toJson(result), plugin: pluginJson(pipeline.status().plugins.find((p) => p.path === root)!) }
+    return { reload: result === undefined ? null : toJson(result), plugin: pluginJson(deps.pipeline.status().plugins.find((p) => p.path === root)!) }
   })
 
   app.post<{ Params: { id: string } }>('/api/plugins/:id/rollback', { schema: { params: ID_PARAM, body: EMPTY_BODY } }, async (request) => {
-    const status = await pipeline.rollback(request.params.id)
+    const status = await deps.pipeline.rollback(request.params.id)
     return { plugin: toJson(status) }
+  })
+
+  app.post<{ Params: { id: string }; Body: { method: string; args?: unknown[] } }>(
+    '/api/plugins/:id/call',
+    { schema: { params: ID_PARAM, body: CALL_BODY } },
+    async (request, reply) => sendCall(reply, await deps.routes.call(request.params.id, request.body.method, request.body.args ?? [])),
+  )
+
+  await app.register((scope, _options, done) => {
+    mountPluginRoutes(scope, () => deps.routes)
+    done()
   })
 
   app.post('/api/events/ticket', { schema: { body: EMPTY_BODY } }, (_request, reply) => reply.send({ ticket: tickets.issue(), expiresInMs: 30_000 }))
@@ -251,12 +311,12 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       'X-Content-Type-Options': 'nosniff',
       'X-Accel-Buffering': 'no',
     })
-    raw.write(`retry: 2000\n: hotswap-host events; seq ${journal.seq}\n\n`)
+    raw.write(`retry: 2000\n: hotswap-host events; seq ${deps.journal.seq}\n\n`)
     const write = (entry: JournalEntry): void => {
       raw.write(`id: ${entry.seq}\nevent: ${entry.name}\ndata: ${JSON.stringify(entry.data)}\n\n`)
     }
-    if (Number.isSafeInteger(since) && since >= 0) for (const entry of journal.since(since)) write(entry)
-    const off = journal.subscribe(write)
+    if (Number.isSafeInteger(since) && since >= 0) for (const entry of deps.journal.since(since)) write(entry)
+    const off = deps.journal.subscribe(write)
     const ping = setInterval(() => raw.write(': ping\n\n'), 15_000)
     const end = (): void => {
       off()
@@ -279,7 +339,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     })
   }
 
-  deps.routes?.(app)
+  deps.extraRoutes?.(app)
 
   app.addHook('preClose', (done) => {
     for (const end of [...streams]) end()
@@ -288,15 +348,24 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   return app
 }
 
-const TRIGGER_PATH = /^\/api\/(?:hot-reload\/(?:enable|disable)|plugins\/[^/?]+\/(?:reload|rollback))$/
+const TRIGGER_ROUTES: ReadonlySet<string> = new Set(['/api/hot-reload/enable', '/api/hot-reload/disable', '/api/plugins/:id/reload', '/api/plugins/:id/rollback'])
 
+/** Keyed on the matched route, not the raw URL: `%70lugins`, `%72eload` and absolute-form targets reach the same route and the same budget. */
 function isTrigger(request: FastifyRequest): boolean {
-  return request.method === 'POST' && TRIGGER_PATH.test(request.url.split('?')[0]!)
+  return request.method === 'POST' && TRIGGER_ROUTES.has(request.routeOptions.url ?? '')
+}
+
+function isPluginRoute(request: FastifyRequest): boolean {
+  const route = request.routeOptions.url ?? ''
+  return route === '/p/:id' || route === '/p/:id/*'
 }
 
 function sendError(error: FastifyError | Refusal | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, code, message } = classify(error)
-  if (status >= 500) request.log.error({ err: error }, 'request failed')
+  if (error instanceof Refusal || error instanceof PluginCallError || status < 500) {
+    if (status >= 500) request.log.warn({ status, code }, message)
+  } else request.log.error({ err: error }, 'request failed')
+  if (error instanceof PluginCallError) return reply.code(error.status).type('application/json; charset=utf-8').send(error.toJSON())
   return reply.code(status).type('application/json; charset=utf-8').send({ error: { code, message } })
 }
 
@@ -311,6 +380,8 @@ function classify(error: Error & { statusCode?: number; code?: string; validatio
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { status: 400, code: 'INVALID_JSON', message: error.message }
+    case 'STARTING':
+      return { status: 503, code: 'STARTING', message: error.message }
     case 'NOT_FOUND':
       return { status: 404, code: 'PLUGIN_NOT_FOUND', message: error.message }
     case 'NO_PREVIOUS':

@@ -39,7 +39,22 @@ describe('terminal view', () => {
   it('a failed reload says where, how often and that the old version serves', () => {
     const { lines, v } = view(false)
     v.event(result({ outcome: 'failed', error: new Error('Unexpected token'), failedPhase: 'prepare', attempts: 4, to: undefined }))
-    expect(lines[0]).toContain('✗ reload counter modified counter.mjs failed in prepare after 4 attempts: Unexpected token — the previous version keeps serving')
+    expect(lines[0]).toContain('✗ reload counter modified counter.mjs failed in prepare after 4 attempts: Unexpected token — 1.0.0 keeps serving')
+  })
+
+  it('a failed first load does not claim a previous version serves', () => {
+    const { lines, v } = view(false)
+    v.event(result({ action: 'load', from: undefined, to: undefined, outcome: 'failed', error: new Error('Unexpected token'), failedPhase: 'prepare' }))
+    expect(lines[0]).toContain('failed in prepare after 1 attempt: Unexpected token — not serving')
+    expect(lines[0]).not.toContain('keeps serving')
+  })
+
+  it("a plugin's log line shows its [id@version] once, not [id] [id@version]", () => {
+    const { lines, v } = view(false)
+    const at = Date.UTC(2025, 0, 1, 12, 0, 0)
+    v.event({ type: 'registry', event: { type: 'log', id: 'greeter', level: 'info', message: '[greeter@1.0.0] hello', at } })
+    v.event({ type: 'registry', event: { type: 'log', id: 'greeter', level: 'warn', message: 'reading the saved state of greeter failed', at } })
+    expect(lines).toEqual(['12:00:00.000 [greeter@1.0.0] hello', '12:00:00.000 [greeter] reading the saved state of greeter failed'])
   })
 
   it('colours only when asked', () => {

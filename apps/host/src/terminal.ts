@@ -74,7 +74,9 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
     const versions = r.action === 'load' ? (r.to ?? '') : r.action === 'unload' ? (r.from ?? '') : `${r.from ?? '?'} → ${r.to ?? r.from ?? '?'}`
     if (r.outcome === 'failed') {
       const where = r.failedPhase === undefined ? '' : ` in ${r.failedPhase}`
-      return `${time(r.at)} ${c.red('✗')} ${c.bold(r.action.padEnd(6))} ${c.bold(pluginLabel(r))} ${c.dim(what)} ${c.red(`failed${where} after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}: ${r.error?.message ?? 'unknown error'}`)} ${c.dim('— the previous version keeps serving')}`
+      // Only a reload has a previous version that keeps serving; a failed first load serves nothing.
+      const after = r.action === 'reload' && r.from !== undefined ? `— ${r.from} keeps serving` : r.action === 'load' ? '— not serving: fix the file and save it again' : ''
+      return `${time(r.at)} ${c.red('✗')} ${c.bold(r.action.padEnd(6))} ${c.bold(pluginLabel(r))} ${c.dim(what)} ${c.red(`failed${where} after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}: ${r.error?.message ?? 'unknown error'}`)} ${c.dim(after)}`.trimEnd()
     }
     const t = r.timings
     const phases =
@@ -146,7 +148,9 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
           if (r.type === 'rolledBack') out(`${time(r.at)} ${c.magenta('↶')} ${c.bold('rollback')} ${c.bold(r.id)} ${c.cyan(`${r.from ?? '?'} → ${r.to}`)}`)
           else if (r.type === 'log' && (options.verbose === true || r.level !== 'debug')) {
             const colour = r.level === 'error' ? c.red : r.level === 'warn' ? c.yellow : c.dim
-            out(`${time(r.at)} ${c.dim(`[${r.id ?? 'registry'}]`)} ${colour(r.message)}`)
+            // Loaders already prefix a plugin's own lines with [id@version]: do not repeat the name.
+            const own = r.id !== undefined && (r.message.startsWith(`[${r.id}@`) || r.message.startsWith(`[${r.id}]`))
+            out(`${time(r.at)} ${own ? '' : `${c.dim(`[${r.id ?? 'registry'}]`)} `}${colour(r.message)}`)
           }
           return
         }

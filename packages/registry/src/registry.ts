@@ -379,7 +379,10 @@ class Registry implements PluginRegistry {
     this.#watchExit(entry, next)
     const kept = entry.previous
     entry.previous = undefined
-    if (this.#keepPrevious && old.alive) entry.previous = { plugin: old, snapshot, hash: entry.hash, loader: entry.loader }
+    // A reload of identical bytes does not replace the way back: the version kept before stays.
+    const sameBytes = kept !== undefined && source.hash === entry.hash
+    if (sameBytes) entry.previous = kept
+    else if (this.#keepPrevious && old.alive) entry.previous = { plugin: old, snapshot, hash: entry.hash, loader: entry.loader }
     entry.hash = source.hash
     entry.loader = loader.name
     entry.loadedAt = Date.now()
@@ -396,7 +399,7 @@ class Registry implements PluginRegistry {
       cancelledCalls: cancelled,
       at: Date.now(),
     })
-    const toDispose = [kept?.plugin, entry.previous === undefined ? old : undefined].filter((p): p is LoadedPlugin => p !== undefined)
+    const toDispose = (sameBytes ? [old] : [kept?.plugin, entry.previous === undefined ? old : undefined]).filter((p): p is LoadedPlugin => p !== undefined)
     this.#background(this.#disposeAll(entry.id, toDispose))
     return { value: this.#status(entry) }
   }
