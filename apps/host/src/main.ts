@@ -85,7 +85,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const onSignal = io.onSignal ?? processSignal
   const starting = new AbortController()
   let host: Host | undefined
-  let member: Awaited<ReturnType<FleetCli['join']>> | undefined
+  let member: Awaited<ReturnType<FleetCli['join']>> | undefined = undefined
   let stopping: { readonly signal: string; readonly at: number } | undefined
   let resolveExit: (code: number) => void = () => undefined
   const exit = new Promise<number>((resolve) => (resolveExit = resolve))
