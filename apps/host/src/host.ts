@@ -82,7 +82,7 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
       retry: { maxRetries: config.maxRetries },
       concurrency: config.concurrency,
       ...(config.loader === 'in-process' ? { loader: [inProcessLoader(), wasmLoader()] } : {}),
-      registryOptions: { drainTimeoutMs: config.drainTimeoutMs, logger: SILENT_LOGGER },
+      registryOptions: { drainTimeoutMs: config.drainTimeoutMs, callTimeoutMs: config.callTimeoutMs, gateTimeoutMs: config.gateTimeoutMs, logger: SILENT_LOGGER },
     })
   } catch (error) {
     await store.close()

@@ -35,6 +35,10 @@ export interface HostConfig {
   readonly loader: LoaderName
   /** How long a reload waits for calls in flight, in ms. */
   readonly drainTimeoutMs: number
+  /** A plugin call running longer fails and its worker is terminated, in ms. */
+  readonly callTimeoutMs: number
+  /** How long a reload may hold callers after the drain (state move and setup), in ms. */
+  readonly gateTimeoutMs: number
   /** Terminal view or JSON logs. */
   readonly logFormat: LogFormat
   /** The lowest level logged. */
@@ -75,6 +79,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'concurrency', flag: '--concurrency <n>', env: 'HOTSWAP_CONCURRENCY', description: 'plugins reloaded at the same time', defaultText: '4', parse: (v, w) => parseInteger(v, w, 1, 64) },
   { key: 'loader', flag: '--loader <loader>', env: 'HOTSWAP_LOADER', description: 'worker (isolated, frees memory) | in-process', defaultText: 'worker', parse: (v, w) => parseChoice(v, w, ['worker', 'in-process']) },
   { key: 'drainTimeoutMs', flag: '--drain-timeout-ms <ms>', env: 'HOTSWAP_DRAIN_TIMEOUT_MS', description: 'wait this long for calls in flight on a reload', defaultText: '5000', parse: (v, w) => parseInteger(v, w, 0, 600_000) },
+  { key: 'callTimeoutMs', flag: '--call-timeout-ms <ms>', env: 'HOTSWAP_CALL_TIMEOUT_MS', description: 'fail a plugin call running longer and terminate its worker', defaultText: '30000', parse: (v, w) => parseInteger(v, w, 1, 86_400_000) },
+  { key: 'gateTimeoutMs', flag: '--gate-timeout-ms <ms>', env: 'HOTSWAP_GATE_TIMEOUT_MS', description: 'hold callers at most this long for a reload\'s state move and setup', defaultText: '1000', parse: (v, w) => parseInteger(v, w, 1, 600_000) },
   { key: 'logFormat', flag: '--log-format <format>', env: 'HOTSWAP_LOG_FORMAT', description: 'pretty (terminal view) | json (pino lines)', defaultText: 'pretty', parse: (v, w) => parseChoice(v, w, ['pretty', 'json']) },
   { key: 'logLevel', flag: '--log-level <level>', env: 'HOTSWAP_LOG_LEVEL', description: 'trace | debug | info | warn | error | silent', defaultText: 'info', parse: (v, w) => parseChoice(v, w, ['trace', 'debug', 'info', 'warn', 'error', 'silent']) },
   { key: 'rateLimit', flag: '--rate-limit <n>', env: 'HOTSWAP_RATE_LIMIT', description: 'reload/rollback/enable/disable requests per minute', defaultText: '30', parse: (v, w) => parseInteger(v, w, 1, 100_000) },
@@ -93,6 +99,8 @@ export const DEFAULTS: Omit<HostConfig, 'dirs' | 'stateDir' | 'configFile'> & { 
   concurrency: 4,
   loader: 'worker',
   drainTimeoutMs: 5000,
+  callTimeoutMs: 30_000,
+  gateTimeoutMs: 1000,
   logFormat: 'pretty',
   logLevel: 'info',
   rateLimit: 30,

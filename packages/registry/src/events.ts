@@ -95,6 +95,24 @@ export interface FailedEvent extends EventBase {
   readonly serving: string | undefined
 }
 
+/**
+ * A version ended without handing over its state (its worker crashed, was terminated after a
+ * call timed out, or broke the protocol), and the next version started from the last stored
+ * snapshot (or without state): what the old version held since that snapshot is lost.
+ */
+export interface StateLostEvent extends EventBase {
+  /** Discriminant. */
+  readonly type: 'stateLost'
+  /** The plugin id. */
+  readonly id: string
+  /** The version whose in-memory state was lost. */
+  readonly version: string
+  /** Why it ended. */
+  readonly reason: string
+  /** The snapshot the new version started from, or `undefined` when it started without state. */
+  readonly restoredFrom: { readonly version: string; readonly timestamp: number } | undefined
+}
+
 /** `rollback()` switched back to the previous version. */
 export interface RolledBackEvent extends EventBase {
   /** Discriminant. */
@@ -136,6 +154,7 @@ export type RegistryEvent =
   | ReloadingEvent
   | ReloadedEvent
   | FailedEvent
+  | StateLostEvent
   | RolledBackEvent
   | UnloadedEvent
   | LogEvent

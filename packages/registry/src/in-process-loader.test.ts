@@ -4,7 +4,8 @@ import type { RegistryError } from './errors.js'
 import type { RegistryEvent } from './events.js'
 import { inProcessLoader } from './in-process-loader.js'
 import { createPluginRegistry } from './registry.js'
-import { counterSource, moduleSource, put, quiet, sandbox } from './test-support.js'
+import { counterSource, moduleSource, put, quiet, rejection, sandbox } from './test-support.js'
+import { workerLoader } from './worker-loader.js'
 
 const t = sandbox()
 
@@ -71,5 +72,25 @@ describe('in-process loader', () => {
     expect(((await t.registry.load(`${t.dir}/a.cjs`).catch((e: unknown) => e)) as RegistryError).code).toBe('SETUP_FAILED')
     expect(((await t.registry.load(`${t.dir}/b.cjs`).catch((e: unknown) => e)) as RegistryError).code).toBe('SETUP_TIMEOUT')
     expect(t.registry.list()).toEqual([])
+  })
+})
+
+describe.each([
+  ['in-process', () => inProcessLoader()],
+  ['worker', () => workerLoader()],
+])('setup() failures, %s loader', (_label, loader) => {
+  it.each([
+    ['throws', 'SETUP_FAILED', "throw new Error('setup broke')", /threw: setup broke/],
+    ['calls ctx.rejectState()', 'STATE_REJECTED', "ctx.rejectState('count must be a string')", /rejected the state of 1\.0\.0: count must be a string/],
+    ['throws a StateRejectedError', 'STATE_REJECTED', "const e = new Error('old shape'); e.name = 'StateRejectedError'; throw e", /rejected the state of 1\.0\.0: old shape/],
+  ])('a setup that %s with a state to take is %s, and the old version keeps serving', async (_what, code, statement, message) => {
+    t.registry = createPluginRegistry({ loader: loader(), logger: quiet })
+    await t.registry.load(await put(t.dir, 'counter.cjs', counterSource('cjs', '1.0.0')))
+    await t.registry.get('counter').call('increment')
+    await put(t.dir, 'counter.cjs', counterSource('cjs', '1.0.1').replace('count = ctx.state?.count ?? 0', statement))
+    const error = await rejection(t.registry.reload('counter'))
+    expect(error.code).toBe(code)
+    expect(error.message).toMatch(message)
+    expect(await t.registry.get('counter').call('get')).toBe(1)
   })
 })

@@ -5,6 +5,7 @@ import { locateInArtifact } from './code-frame.js'
 import { RegistryError } from './errors.js'
 import type { LoadedPlugin, Loader, PrepareOptions, SetupInit } from './loader.js'
 import type { PluginContext, PluginDefinition, PluginLog } from './plugin.js'
+import { StateRejectedError } from './plugin.js'
 import { apiMethods } from './remote-error.js'
 import { format } from 'node:util'
 
@@ -18,8 +19,10 @@ export interface InProcessLoaderOptions {
 }
 
 /**
- * The in-process loader: lowest call overhead, no isolation (a plugin that hangs or throws
- * at the top level hangs or throws in the host's thread; timeouts only stop waiting).
+ * The in-process loader: lowest call overhead and no isolation, by design. The plugin runs in
+ * the host's thread: a plugin that loops, blocks, floods stdout, calls `process.exit`, posts on
+ * `parentPort` or leaks takes the host with it, and timeouts only stop waiting (nothing can be
+ * terminated). Use it for your own trusted plugins only; the worker loader is the isolated one.
  *
  * Every version runs its artifact's code (see {@link buildArtifact}: one CommonJS bundle of the
  * plugin's local modules, ESM and TypeScript included) compiled as a fresh module that is in no
@@ -113,7 +116,15 @@ class InProcessPlugin implements LoadedPlugin {
       }
     }
     const log = this.#log
-    const ctx: PluginContext = { state: init.hasState ? state : undefined, previousVersion: init.previousVersion, log, signal: this.#controller.signal }
+    const ctx: PluginContext = {
+      state: init.hasState ? state : undefined,
+      previousVersion: init.previousVersion,
+      log,
+      signal: this.#controller.signal,
+      rejectState: (reason?: string) => {
+        throw new StateRejectedError(reason ?? 'the state was rejected')
+      },
+    }
     let api: unknown
     try {
       api = await withTimeout(Promise.resolve().then(() => def.setup(ctx)), timeoutMs, () => this.#timeout('setup()', timeoutMs))
@@ -122,8 +133,9 @@ class InProcessPlugin implements LoadedPlugin {
       }
     } catch (cause) {
       if (cause instanceof RegistryError) throw cause
-      const code = init.hasState ? 'STATE_REJECTED' : 'SETUP_FAILED'
-      const what = init.hasState ? `rejected the state of ${init.previousVersion ?? 'the store'}` : 'threw'
+      const rejected = cause instanceof Error && cause.name === 'StateRejectedError'
+      const code = rejected ? 'STATE_REJECTED' : 'SETUP_FAILED'
+      const what = rejected ? `rejected the state of ${init.previousVersion ?? 'the store'}` : 'threw'
       throw new RegistryError(code, `setup() of ${this.#label} ${what}: ${(cause as Error).message}`, { cause, pluginId: this.name })
     }
     this.#api = api as Record<string, unknown>
@@ -143,7 +155,7 @@ class InProcessPlugin implements LoadedPlugin {
     const timeoutMs = this.#options.callTimeoutMs
     return this.#tracker.run(method, (resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
-      if (timeoutMs !== undefined) {
+      if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0) {
         timer = setTimeout(() => reject(new RegistryError('CALL_TIMEOUT', `call "${method}" on ${this.#label} took longer than ${timeoutMs} ms`, { pluginId: this.name })), timeoutMs)
       }
       try {

@@ -1,10 +1,9 @@
 export { createPluginRegistry } from './registry.js'
 export type { PluginRegistry, PluginStatus, RegistryLogger, RegistryOptions } from './registry-types.js'
-export { definePlugin, validatePluginIdentity } from './plugin.js'
+export { definePlugin, StateRejectedError, validatePluginIdentity } from './plugin.js'
 export type { PluginContext, PluginDefinition, PluginLog } from './plugin.js'
 export { RegistryError, DrainTimeoutError } from './errors.js'
 export type { RegistryErrorCode } from './errors.js'
-export { LIFECYCLE_TRANSITIONS, Lifecycle, canTransition } from './lifecycle.js'
 export type { LifecycleState } from './lifecycle.js'
 export type {
   EventBase,
@@ -18,6 +17,7 @@ export type {
   ReloadingEvent,
   ReloadPhases,
   RolledBackEvent,
+  StateLostEvent,
   UnloadedEvent,
 } from './events.js'
 export type { AnyFunction, AsyncApi, MethodArgs, MethodName, MethodResult, PluginHandle, UnknownApi } from './handle.js'
@@ -26,11 +26,14 @@ export { buildArtifact, isPluginArtifact, readPluginSource, PLUGIN_EXTENSIONS } 
 export type { BuildArtifactOptions, PluginArtifact, PluginManifest, PluginSource } from './artifact.js'
 export { failureKind } from './failure-kind.js'
 export type { FailureKind } from './failure-kind.js'
+export { loaderContract } from './loader-contract.js'
+export type { LoaderContractCase, LoaderContractOptions, LoaderContractPlugin } from './loader-contract.js'
 export { memoryStateStore } from './state-store.js'
 export type { PluginStateSnapshot, RegistryStateStore } from './state-store.js'
 export type { JsonObject, JsonPrimitive, JsonValue } from '@hotswap/state-store'
 export { workerLoader } from './worker-loader.js'
 export type { WorkerLoaderOptions } from './worker-loader.js'
+export type { OutputBudget } from './worker-output.js'
 export { inProcessLoader } from './in-process-loader.js'
 export type { InProcessLoaderOptions } from './in-process-loader.js'
 export { wasmLoader } from './wasm-loader.js'

@@ -1,5 +1,6 @@
 import { valid as validSemver } from 'semver'
 import { RegistryError } from './errors.js'
+import { pluginIdProblem } from '@hotswap/state-store'
 import type { JsonValue } from '@hotswap/state-store'
 
 /** Where a plugin's `ctx.log` goes: the registry's `events$` (`type: 'log'`) and its logger. */
@@ -28,6 +29,37 @@ export interface PluginContext<S = JsonValue> {
   readonly log: PluginLog
   /** Aborted when this version is disposed: stop timers and I/O tied to it. */
   readonly signal: AbortSignal
+  /**
+   * Refuses the handed-over state: throws a {@link StateRejectedError}, so that the reload
+   * fails with `STATE_REJECTED` (any other error thrown by `setup` is `SETUP_FAILED`) and
+   * the old version keeps serving with its state.
+   */
+  readonly rejectState: (reason?: string) => never
+}
+
+/**
+ * What a plugin throws from `setup()` to refuse the state it was handed (`ctx.rejectState()`
+ * throws one): the reload fails with `STATE_REJECTED` and the old version keeps serving. Any
+ * other error thrown by `setup()` is `SETUP_FAILED`. Across the worker boundary it is
+ * recognised by its `name`, so a plugin may also throw any error named `'StateRejectedError'`
+ * without importing this package.
+ *
+ * @example
+ * ```ts
+ * import { StateRejectedError } from '@hotswap/registry'
+ * export default {
+ *   name: 'counter',
+ *   version: '2.0.0',
+ *   setup(ctx) {
+ *     if (ctx.state !== undefined && typeof ctx.state !== 'number') throw new StateRejectedError('expected a number')
+ *     return { get: () => ctx.state ?? 0 }
+ *   },
+ * }
+ * ```
+ */
+export class StateRejectedError extends Error {
+  /** `'StateRejectedError'`. */
+  override readonly name: string = 'StateRejectedError'
 }
 
 /**
@@ -37,11 +69,15 @@ export interface PluginContext<S = JsonValue> {
  * @typeParam S - The shape of the state (JSON).
  */
 export interface PluginDefinition<Api extends object = Record<string, unknown>, S = JsonValue> {
-  /** The plugin id: `/^[a-z0-9][a-z0-9._-]{0,63}$/`; must stay the same across versions. */
+  /**
+   * The plugin id, by the state store's rule (`pluginIdProblem` of `@hotswap/state-store`):
+   * `/^[a-z0-9][a-z0-9._-]{0,63}$/`, no trailing `.`, no Windows device name (`con`, `nul`,
+   * `com1`...); must stay the same across versions.
+   */
   readonly name: string
   /** A semver version, for example `'1.2.0'`. */
   readonly version: string
-  /** Builds the API; receives the previous version's state. Throwing with a state rejects it. */
+  /** Builds the API; receives the previous version's state (refuse it with `ctx.rejectState()`). */
   setup(ctx: PluginContext<S>): Api | Promise<Api>
   /** Returns the state to hand to the next version: JSON only. */
   saveState?(): S | undefined | Promise<S | undefined>
@@ -58,7 +94,6 @@ export interface PluginDefinition<Api extends object = Record<string, unknown>, 
  * @param plugin - The plugin: `name`, `version`, `setup`, and optionally `saveState`,
  *   `migrateState` and `dispose`.
  * @returns The same object, typed.
- * @throws never.
  * @example
  * ```ts
  * let count = 0
@@ -77,29 +112,28 @@ export function definePlugin<Api extends object, S = JsonValue>(plugin: PluginDe
   return plugin
 }
 
-const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
-
 /**
- * Checks a plugin's name and version as the registry does on every load.
+ * Checks a plugin's name and version as the registry does on every load: the name by the
+ * state store's id rule (so every id the registry accepts can be saved), the version as semver.
  *
  * @param name - The plugin's `name`.
  * @param version - The plugin's `version`.
  * @param where - The path, for the message.
- * @returns Nothing when both are valid.
  * @throws {@link RegistryError} `INVALID_PLUGIN` naming the bad field.
  * @example
  * ```ts
  * validatePluginIdentity('greeter', '1.2.0', '/plugins/greeter.mjs') // ok
- * validatePluginIdentity('Greeter', 'one', '/plugins/greeter.mjs')   // throws INVALID_PLUGIN
+ * validatePluginIdentity('con', '1.0.0', '/plugins/con.mjs')     // throws INVALID_PLUGIN (a Windows device name)
  * ```
  */
 export function validatePluginIdentity(name: unknown, version: unknown, where: string): void {
-  if (typeof name !== 'string' || !ID.test(name)) {
-    throw new RegistryError('INVALID_PLUGIN', `${where}: plugin name ${JSON.stringify(name)} must match ${String(ID)}`)
+  const problem = pluginIdProblem(name)
+  if (problem !== undefined) {
+    throw new RegistryError('INVALID_PLUGIN', `${where}: plugin name ${JSON.stringify(name)} is not a valid plugin id (${problem}); rename the plugin`)
   }
   if (typeof version !== 'string' || validSemver(version) === null) {
-    throw new RegistryError('INVALID_PLUGIN', `${where}: version ${JSON.stringify(version)} of "${name}" is not semver (like 1.2.0)`, {
-      pluginId: name,
+    throw new RegistryError('INVALID_PLUGIN', `${where}: version ${JSON.stringify(version)} of "${String(name)}" is not semver (like 1.2.0)`, {
+      pluginId: String(name),
     })
   }
 }

@@ -27,9 +27,25 @@ export interface RegistryOptions {
   readonly stateStore?: RegistryStateStore | undefined
   /** How long a reload waits for calls in flight on the old version before cancelling them. Default 5000. */
   readonly drainTimeoutMs?: number | undefined
-  /** Limit for importing a version, `setup()`, `saveState()` and `dispose()`. Default 10000. */
+  /**
+   * How long a reload may hold callers at its gate after the drain, for the old version's
+   * `saveState()` and the new version's `setup()`: past it the old version resumes (with its
+   * state) and the reload fails with `GATE_TIMEOUT`. Default 1000.
+   */
+  readonly gateTimeoutMs?: number | undefined
+  /** How long importing a version may take (a module stuck at the top level is terminated by the worker loader). Default 10000. */
+  readonly loadTimeoutMs?: number | undefined
+  /** How long `setup()` (and `migrateState()`) may take. Default 10000. */
   readonly setupTimeoutMs?: number | undefined
-  /** When set, a call running longer rejects with `CALL_TIMEOUT` (the worker loader terminates that worker). */
+  /** How long `saveState()` may take (the worker loader terminates a worker that does not answer). Default 10000. */
+  readonly saveStateTimeoutMs?: number | undefined
+  /** How long `dispose()` may take before the version is freed anyway (the worker terminated). Default 10000. */
+  readonly disposeTimeoutMs?: number | undefined
+  /**
+   * A call running longer rejects with `CALL_TIMEOUT`; the worker loader then terminates that
+   * worker (the next reload starts from the last stored snapshot). Default 30000; `Infinity`
+   * for none.
+   */
   readonly callTimeoutMs?: number | undefined
   /** Keep the previous version loaded after a reload so that `rollback()` is instant. Default `true`. */
   readonly keepPrevious?: boolean | undefined
@@ -98,8 +114,11 @@ export interface PluginRegistry {
   list(): PluginStatus[]
   /** The status of one plugin. */
   status(id: string): PluginStatus
-  /** Typed events: loading, loaded, reloading, reloaded, failed, rolledBack, unloaded, log. */
+  /** Typed events: loading, loaded, reloading, reloaded, failed, stateLost, rolledBack, unloaded, log. */
   readonly events$: Observable<RegistryEvent>
-  /** Unloads everything, closes the loaders and completes `events$`. */
+  /**
+   * Unloads everything (each plugin: drain, `saveState()`, `dispose()`, each bounded by its
+   * limit), waits for background disposals, closes the loaders and completes `events$`.
+   */
   close(): Promise<void>
 }

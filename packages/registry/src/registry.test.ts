@@ -55,7 +55,7 @@ function counterWithBreakableSave(version: string): string {
 describe('registry with the worker loader: bad versions keep the old one serving', () => {
   const bad: Array<[string, string, string]> = [
     ['a syntax error', 'export default { name: "counter", version: ', 'BUILD_FAILED'],
-    ['a throw in setup (with state)', counterSource('esm', '1.0.1').replace('count = ctx.state?.count ?? 0', "throw new Error('setup broke')"), 'STATE_REJECTED'],
+    ['a throw in setup (with state)', counterSource('esm', '1.0.1').replace('count = ctx.state?.count ?? 0', "throw new Error('setup broke')"), 'SETUP_FAILED'],
     ['a setup that never resolves', counterSource('esm', '1.0.1').replace('count = ctx.state?.count ?? 0', 'await new Promise(() => {})'), 'SETUP_TIMEOUT'],
     ['a synchronous infinite loop in setup', counterSource('esm', '1.0.1').replace('count = ctx.state?.count ?? 0', 'for (;;) {}'), 'SETUP_TIMEOUT'],
     ['an infinite loop at the top level', `for (;;) {}\n${counterSource('esm', '1.0.1')}`, 'SETUP_TIMEOUT'],
@@ -63,12 +63,12 @@ describe('registry with the worker loader: bad versions keep the old one serving
     ['a default export without setup', 'export default { name: "counter", version: "1.0.1" }', 'INVALID_PLUGIN'],
     ['a name that does not match', counterSource('esm', '1.0.1').replace("name: 'counter'", "name: 'other'"), 'INVALID_PLUGIN'],
     ['an invalid version', counterSource('esm', 'one'), 'INVALID_PLUGIN'],
-    ['a state the new version rejects', counterSource('esm', '1.0.1').replace('count = ctx.state?.count ?? 0', "if (typeof ctx.state?.count !== 'string') throw new TypeError('count must be a string')"), 'STATE_REJECTED'],
+    ['a state the new version rejects', counterSource('esm', '1.0.1').replace('count = ctx.state?.count ?? 0', "if (typeof ctx.state?.count !== 'string') ctx.rejectState('count must be a string')"), 'STATE_REJECTED'],
     ['a heap blow-up', counterSource('esm', '1.0.1').replace('count = ctx.state?.count ?? 0', 'const hog = []; for (;;) hog.push(new Array(100000).fill(Math.random()))'), 'WORKER_CRASHED'],
   ]
 
   it.each(bad)('%s', async (_label, source, code) => {
-    t.registry = createPluginRegistry({ setupTimeoutMs: 600, logger: quiet, loader: workerLoader({ resourceLimits: { maxOldGenerationSizeMb: 24 } }) })
+    t.registry = createPluginRegistry({ setupTimeoutMs: 600, loadTimeoutMs: 600, logger: quiet, loader: workerLoader({ resourceLimits: { maxOldGenerationSizeMb: 24 } }) })
     const path = await put(t.dir, 'counter.mjs', counterSource('esm', '1.0.0'))
     await t.registry.load(path)
     const handle = t.registry.get<Counter>('counter')

@@ -27,16 +27,26 @@ import { workerLoader } from './worker-loader.js'
  * gate; calls in flight on the old version finish (up to `drainTimeoutMs`, then
  * `DrainTimeoutError`); the old version's `saveState()` goes to the store and into the new
  * version's `setup(ctx.state)` (through `migrateState` when the major version differs);
- * then the handle points at the new version and the gate opens. If anything fails before
- * the switch, the old version keeps serving, the new one is disposed, the plugin is
- * `Failed` and the error is a `failed` event and the rejection of `reload()`.
+ * then the handle points at the new version and the gate opens. The state move and the new
+ * `setup` have `gateTimeoutMs` (default 1000) between them: past it the gate opens, the old
+ * version (which still holds its state) resumes and the reload fails with `GATE_TIMEOUT`; so
+ * a caller waits at most `drainTimeoutMs + gateTimeoutMs`, and only as long as the drain takes
+ * when nothing is in flight. If anything fails before the switch, the old version keeps
+ * serving, the new one is disposed, the plugin is `Failed` and the error is a `failed` event
+ * and the rejection of `reload()`.
+ *
+ * When the serving version ended (a crash, a call past `callTimeoutMs`), the next reload
+ * starts the new version from the last snapshot in the store and says what was lost: a
+ * `stateLost` event and a warning naming the version, the reason and the snapshot used.
  *
  * Operations on one plugin run one at a time, in call order; different plugins run in
- * parallel. `reload()` resolves once the new version serves; the old one is disposed after.
+ * parallel. `reload()` resolves once the new version serves; replaced versions are disposed
+ * in the background (bounded by `disposeTimeoutMs`, then terminated), so a hung `dispose()`
+ * never delays the next reload. `close()` waits for those disposals.
  *
  * @param options - Loaders, state store, timeouts, `keepPrevious`, logger.
- * @returns A {@link PluginRegistry}.
- * @throws never; operations reject with {@link RegistryError}.
+ * @returns A {@link PluginRegistry}; operations reject with {@link RegistryError}.
+ * @throws {@link RegistryError} `INVALID_OPTIONS` when a timeout is not a non-negative number.
  * @example
  * ```ts
  * const registry = createPluginRegistry({ drainTimeoutMs: 2000 })
@@ -81,7 +91,6 @@ interface Entry {
 
 interface OpResult<T> {
   readonly value: T
-  readonly after?: Promise<void> | undefined
 }
 
 class Registry implements PluginRegistry {
@@ -90,8 +99,13 @@ class Registry implements PluginRegistry {
   readonly #loaders: readonly Loader[]
   readonly #store: RegistryStateStore
   readonly #drainTimeoutMs: number
+  readonly #gateTimeoutMs: number
+  readonly #loadTimeoutMs: number
   readonly #setupTimeoutMs: number
-  readonly #callTimeoutMs: number | undefined
+  readonly #saveStateTimeoutMs: number
+  readonly #disposeTimeoutMs: number
+  readonly #callTimeoutMs: number
+  readonly #disposals = new Set<Promise<void>>()
   readonly #keepPrevious: boolean
   readonly #logger: RegistryLogger
   readonly #entries = new Map<string, Entry>()
@@ -104,9 +118,13 @@ class Registry implements PluginRegistry {
     const loader = options.loader ?? [workerLoader(), wasmLoader()]
     this.#loaders = Array.isArray(loader) ? [...(loader as readonly Loader[])] : [loader as Loader]
     this.#store = options.stateStore ?? memoryStateStore()
-    this.#drainTimeoutMs = options.drainTimeoutMs ?? 5000
-    this.#setupTimeoutMs = options.setupTimeoutMs ?? 10_000
-    this.#callTimeoutMs = options.callTimeoutMs
+    this.#drainTimeoutMs = limit(options, 'drainTimeoutMs', 5000)
+    this.#gateTimeoutMs = limit(options, 'gateTimeoutMs', 1000)
+    this.#loadTimeoutMs = limit(options, 'loadTimeoutMs', 10_000)
+    this.#setupTimeoutMs = limit(options, 'setupTimeoutMs', 10_000)
+    this.#saveStateTimeoutMs = limit(options, 'saveStateTimeoutMs', 10_000)
+    this.#disposeTimeoutMs = limit(options, 'disposeTimeoutMs', 10_000)
+    this.#callTimeoutMs = limit(options, 'callTimeoutMs', 30_000)
     this.#keepPrevious = options.keepPrevious ?? true
     this.#logger = options.logger ?? console
     this.events$ = this.#events.asObservable()
@@ -128,7 +146,7 @@ class Registry implements PluginRegistry {
     let reserved: string | undefined
     try {
       const source = prebuilt ?? (await buildArtifact(abs))
-      plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(undefined))
+      plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(() => plugin?.name))
       validatePluginIdentity(plugin.name, plugin.version, abs)
       if (this.#entries.has(plugin.name) || this.#pending.has(`id:${plugin.name}`)) {
         throw new RegistryError('ALREADY_LOADED', `plugin "${plugin.name}" (${abs}) is already loaded from ${this.#entries.get(plugin.name)?.path ?? 'another path'}`, {
@@ -137,7 +155,7 @@ class Registry implements PluginRegistry {
       }
       reserved = `id:${plugin.name}`
       this.#pending.add(reserved)
-      await plugin.setup(await this.#initFromStore(plugin, undefined), this.#setupTimeoutMs)
+      await plugin.setup((await this.#initFromStore(plugin, undefined)).init, this.#setupTimeoutMs)
       this.#assertOpen()
       life.to('Loaded')
       const entry: Entry = {
@@ -173,7 +191,7 @@ class Registry implements PluginRegistry {
       return this.#status(entry)
     } catch (cause) {
       const error = asRegistryError(cause, 'LOAD_FAILED', `loading ${abs} failed`)
-      if (plugin !== undefined) await plugin.dispose(this.#disposeTimeout())
+      if (plugin !== undefined) this.#background(this.#disposeAll(plugin.name, [plugin]))
       life.to('Failed')
       this.#emit({ type: 'failed', id: plugin?.name, path: abs, phase: 'prepare', error, serving: undefined, at: Date.now() })
       throw error
@@ -270,6 +288,7 @@ class Registry implements PluginRegistry {
         }),
       ),
     )
+    await Promise.all([...this.#disposals])
     await Promise.all(this.#loaders.map((loader) => loader.close()))
     this.#events.complete()
   }
@@ -301,7 +320,7 @@ class Registry implements PluginRegistry {
     try {
       source = artifact ?? (await buildArtifact(entry.path))
       loader = this.#loaderFor(source)
-      next = await loader.prepare(source, this.#prepareOptions(entry.id))
+      next = await loader.prepare(source, this.#prepareOptions(() => entry.id))
       validatePluginIdentity(next.name, next.version, entry.path)
       if (next.name !== entry.id) {
         throw new RegistryError(
@@ -312,7 +331,7 @@ class Registry implements PluginRegistry {
       }
       const liveState = old.alive && old.hasSaveState
       if (!liveState) {
-        const init: SetupInit = old.alive ? { hasState: false, previousVersion: old.version } : await this.#initFromStore(next, old.version)
+        const init: SetupInit = old.alive ? { hasState: false, previousVersion: old.version } : await this.#initAfterLoss(entry, old, next)
         await next.setup(init, this.#setupTimeoutMs)
       }
       t1 = performance.now()
@@ -323,10 +342,18 @@ class Registry implements PluginRegistry {
         t2 = performance.now()
         phase = 'state'
         if (liveState) {
-          snapshot = await this.#saveState(entry, old, 'reload')
-          await next.setup(
-            snapshot === undefined ? { hasState: false, previousVersion: old.version } : this.#initFor(snapshot, next, false),
-            this.#setupTimeoutMs,
+          const incoming = next
+          const move = async (): Promise<PluginStateSnapshot | undefined> => {
+            const saved = await this.#saveState(entry, old, 'reload')
+            await incoming.setup(saved === undefined ? { hasState: false, previousVersion: old.version } : this.#initFor(saved, incoming, false), this.#setupTimeoutMs)
+            return saved
+          }
+          snapshot = await withinBudget(move(), this.#gateTimeoutMs, () =>
+            new RegistryError(
+              'GATE_TIMEOUT',
+              `reloading ${entry.id}: moving the state from ${old.version} and setting up ${incoming.version} held callers for more than ${this.#gateTimeoutMs} ms (gateTimeoutMs); ${old.version} resumed with its state, ${incoming.version} was dropped`,
+              { pluginId: entry.id },
+            ),
           )
         }
         t3 = performance.now()
@@ -339,7 +366,7 @@ class Registry implements PluginRegistry {
       }
     } catch (cause) {
       const error = asRegistryError(cause, 'LOAD_FAILED', `reloading ${entry.id} from ${entry.path} failed`)
-      if (next !== undefined) await next.dispose(this.#disposeTimeout())
+      if (next !== undefined) this.#background(this.#disposeAll(entry.id, [next]))
       entry.failedReloads++
       entry.lastError = error
       entry.life.to('Failed')
@@ -368,7 +395,8 @@ class Registry implements PluginRegistry {
       at: Date.now(),
     })
     const toDispose = [kept?.plugin, entry.previous === undefined ? old : undefined].filter((p): p is LoadedPlugin => p !== undefined)
-    return { value: this.#status(entry), after: this.#disposeAll(entry, toDispose) }
+    this.#background(this.#disposeAll(entry.id, toDispose))
+    return { value: this.#status(entry) }
   }
 
   async #rollback(entry: Entry): Promise<OpResult<PluginStatus>> {
@@ -400,7 +428,8 @@ class Registry implements PluginRegistry {
         .catch((error: unknown) => this.#log({ level: 'warn', message: `saving the rollback snapshot of ${entry.id}: ${(error as Error).message}` }, entry.id))
     }
     this.#emit({ type: 'rolledBack', id: entry.id, from: current.version, to: kept.plugin.version, at: Date.now() })
-    return { value: this.#status(entry), after: this.#disposeAll(entry, [current]) }
+    this.#background(this.#disposeAll(entry.id, [current]))
+    return { value: this.#status(entry) }
   }
 
   async #unload(entry: Entry, reason: RegistryError): Promise<void> {
@@ -414,7 +443,7 @@ class Registry implements PluginRegistry {
         this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase: 'unload', error, serving: undefined, at: Date.now() })
       })
     }
-    await this.#disposeAll(entry, [plugin, entry.previous?.plugin].filter((p): p is LoadedPlugin => p !== undefined))
+    await this.#disposeAll(entry.id, [plugin, entry.previous?.plugin].filter((p): p is LoadedPlugin => p !== undefined))
     entry.previous = undefined
     entry.life.to('Unloaded')
     this.#entries.delete(entry.id)
@@ -427,7 +456,7 @@ class Registry implements PluginRegistry {
   #serial<T>(entry: Entry, op: () => Promise<OpResult<T>>): Promise<T> {
     const run = entry.ops.then(op)
     entry.ops = run.then(
-      (result) => result.after,
+      () => undefined,
       () => undefined,
     )
     return run.then((result) => result.value)
@@ -445,7 +474,7 @@ class Registry implements PluginRegistry {
 
   async #saveState(entry: Entry, plugin: LoadedPlugin, reason: string): Promise<PluginStateSnapshot | undefined> {
     if (!plugin.hasSaveState) return undefined
-    const raw = await plugin.saveState(this.#setupTimeoutMs)
+    const raw = await plugin.saveState(this.#saveStateTimeoutMs)
     if (raw === undefined) return undefined
     let data
     try {
@@ -475,15 +504,30 @@ class Registry implements PluginRegistry {
     return snapshot
   }
 
-  async #initFromStore(next: LoadedPlugin, previousVersion: string | undefined): Promise<SetupInit> {
+  async #initFromStore(next: LoadedPlugin, previousVersion: string | undefined): Promise<{ init: SetupInit; snapshot: PluginStateSnapshot | undefined }> {
     let snapshot: PluginStateSnapshot | undefined
     try {
       snapshot = await this.#store.latest(next.name)
     } catch (error) {
       this.#log({ level: 'warn', message: `reading the saved state of ${next.name} failed, starting without it: ${(error as Error).message}` }, next.name)
     }
-    if (snapshot === undefined) return { hasState: false, previousVersion }
-    return this.#initFor(snapshot, next, true)
+    if (snapshot === undefined) return { init: { hasState: false, previousVersion }, snapshot }
+    return { init: this.#initFor(snapshot, next, true), snapshot }
+  }
+
+  /** The serving version ended: start from the store and say what was lost. */
+  async #initAfterLoss(entry: Entry, old: LoadedPlugin, next: LoadedPlugin): Promise<SetupInit> {
+    const { init, snapshot } = await this.#initFromStore(next, old.version)
+    if (!old.hasSaveState) return init
+    const reason = entry.lastError?.message ?? `${entry.id}@${old.version} was no longer running`
+    const from = snapshot === undefined ? undefined : { version: snapshot.pluginVersion, timestamp: snapshot.timestamp }
+    const kept =
+      from === undefined
+        ? `no snapshot of ${entry.id} was ever saved, so ${next.version} starts without state`
+        : `${next.version} starts from the snapshot of ${from.version} saved at ${new Date(from.timestamp).toISOString()}${init.hasState ? '' : ' (which it cannot take; it starts without state)'}`
+    this.#log({ level: 'warn', message: `${entry.id}: the in-memory state of ${old.version} since its last saved snapshot is lost (${reason}); ${kept}` }, entry.id)
+    this.#emit({ type: 'stateLost', id: entry.id, version: old.version, reason, restoredFrom: init.hasState ? from : undefined, at: Date.now() })
+    return init
   }
 
   #initFor(snapshot: PluginStateSnapshot, next: LoadedPlugin, lenient: boolean): SetupInit {
@@ -512,18 +556,20 @@ class Registry implements PluginRegistry {
     })
   }
 
-  async #disposeAll(entry: Entry, plugins: readonly LoadedPlugin[]): Promise<void> {
+  async #disposeAll(id: string, plugins: readonly LoadedPlugin[]): Promise<void> {
     await Promise.all(
       plugins.map((plugin) =>
-        plugin.dispose(this.#disposeTimeout()).catch((error: unknown) => {
-          this.#log({ level: 'warn', message: `disposing ${entry.id}@${plugin.version}: ${(error as Error).message}` }, entry.id)
+        plugin.dispose(this.#disposeTimeoutMs).catch((error: unknown) => {
+          this.#log({ level: 'warn', message: `disposing ${id}@${plugin.version}: ${(error as Error).message}` }, id)
         }),
       ),
     )
   }
 
-  #disposeTimeout(): number {
-    return this.#setupTimeoutMs
+  /** Runs a disposal without holding up the plugin's next operation; `close()` waits for it. */
+  #background(disposal: Promise<void>): void {
+    this.#disposals.add(disposal)
+    void disposal.finally(() => this.#disposals.delete(disposal))
   }
 
   #loaderFor(source: PluginArtifact): Loader {
@@ -534,11 +580,11 @@ class Registry implements PluginRegistry {
     return loader
   }
 
-  #prepareOptions(id: string | undefined): PrepareOptions {
+  #prepareOptions(id: () => string | undefined): PrepareOptions {
     return {
-      loadTimeoutMs: this.#setupTimeoutMs,
+      loadTimeoutMs: this.#loadTimeoutMs,
       callTimeoutMs: this.#callTimeoutMs,
-      log: (entry) => this.#log(entry, id),
+      log: (entry) => this.#log(entry, id()),
     }
   }
 
@@ -585,4 +631,25 @@ function notFound(idOrPath: string): RegistryError {
 function asRegistryError(cause: unknown, code: 'LOAD_FAILED' | 'SAVE_STATE_FAILED', message: string): RegistryError {
   if (cause instanceof RegistryError) return cause
   return new RegistryError(code, `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+}
+
+function limit(options: RegistryOptions, key: keyof RegistryOptions & `${string}TimeoutMs`, fallback: number): number {
+  const value = options[key]
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new RegistryError('INVALID_OPTIONS', `${key} must be a number of milliseconds >= 0 (Infinity for no limit), got ${String(value)}`)
+  }
+  return value
+}
+
+function withinBudget<T>(work: Promise<T>, budgetMs: number, onTimeout: () => RegistryError): Promise<T> {
+  if (!Number.isFinite(budgetMs)) return work
+  let timer: NodeJS.Timeout | undefined
+  work.catch(() => undefined)
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(onTimeout()), budgetMs)
+    }),
+  ]).finally(() => clearTimeout(timer))
 }

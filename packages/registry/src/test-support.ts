@@ -73,38 +73,8 @@ export function nextEvent<T extends RegistryEvent['type']>(
   )
 }
 
-export type Format = 'esm' | 'cjs'
-
-/** Source of a plugin module whose default export is the object literal `body`. */
-export function moduleSource(format: Format, prelude: string, body: string): string {
-  return format === 'esm' ? `${prelude}\nexport default {${body}}\n` : `${prelude}\nmodule.exports = {${body}}\n`
-}
-
-/** A counter plugin: state `{ count }`; setup yields a tick before it is ready. */
-export function counterSource(format: Format, version: string, extra = ''): string {
-  return moduleSource(
-    format,
-    `let count = 0\nlet ready = false`,
-    `
-  name: 'counter',
-  version: '${version}',
-  async setup(ctx) {
-    count = ctx.state?.count ?? 0
-    await new Promise((r) => setImmediate(r))
-    ready = true
-    return {
-      async increment() { if (!ready) throw new Error('half-initialised'); const n = ++count; await new Promise((r) => setImmediate(r)); return n },
-      get() { return count },
-      version() { return '${version}' },
-      slow(ms) { return new Promise((r) => setTimeout(() => r('${version}'), ms)) },
-      fail(message) { const e = new TypeError(message); e.code = 'E_PLUGIN'; throw e },
-      previous() { return ctx.previousVersion ?? null },
-    }
-  },
-  saveState() { return { count } },
-  ${extra}`,
-  )
-}
+export { counterSource, moduleSource } from './loader-contract.js'
+export type { Format } from './loader-contract.js'
 
 /** Writes `text` to `dir/name` and returns the path. */
 export async function put(dir: string, name: string, text: string | Uint8Array): Promise<string> {

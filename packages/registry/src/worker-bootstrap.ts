@@ -1,53 +1,150 @@
+import { uncloneablePath } from './clone-path.js'
+import { CONTRACT_BOOTSTRAP } from './worker-contract.js'
+
 /**
  * The code every plugin worker runs, started with `new Worker(WORKER_BOOTSTRAP, { eval: true })`
  * so that it ships inside the ESM and CJS bundles alike. It waits for a `load` request (a warm
  * spare sits here), imports the plugin, and serves `setup`, `call`, `save`, `dispose`.
  *
- * Requests: `{ id, op, ... }`; replies: `{ id, ok, value | error }`; logs: `{ log, message }`.
+ * The protocol runs on a private `MessagePort` handed over in `workerData.port` (transferred)
+ * and removed from `workerData` before any plugin code runs; `parentPort` carries nothing of
+ * it, so a plugin (or a library) posting there cannot forge a reply. The bootstrap also hides
+ * the port from the usual ways to find an object: `process._getActiveHandles()` is removed,
+ * `executionAsyncResource()` inside a request is a bare `AsyncResource`, and it posts through
+ * `MessagePort.prototype.postMessage` as it was at boot (a patched prototype sees nothing).
+ * The inspector (which can reach any object) is refused, and `process.stdout`, `stderr` and
+ * `stdin` are the bootstrap's own streams, so Node's internal channel to the host is out of
+ * reach too. Code that still finds our port can only send messages the host validates:
+ * garbage ends that worker, never the host.
+ *
+ * Output (stdout, stderr, `ctx.log`) is metered here, before it costs the host anything: up to
+ * `workerData.linesPerSecond` lines pass, the rest are dropped and counted (`{ dropped }`).
+ *
+ * Requests: `{ id, op, ... }`; replies: `{ id, ok, value | error }`; logs: `{ log, message }`;
+ * output: `{ out: 'stdout' | 'stderr', text }`; dropped output: `{ dropped }`.
  *
  * @internal
  */
 export const WORKER_BOOTSTRAP: string = String.raw`
 'use strict'
-const { parentPort } = require('node:worker_threads')
+const wt = require('node:worker_threads')
+const asyncHooks = require('node:async_hooks')
+const { AsyncResource } = asyncHooks
 const { pathToFileURL } = require('node:url')
 const { format } = require('node:util')
+const { Writable, Readable } = require('node:stream')
+const apply = Reflect.apply
+const defineProperty = Object.defineProperty
+const getPrototypeOf = Object.getPrototypeOf
+const MessagePortClass = wt.MessagePort
+const postMessage = MessagePortClass.prototype.postMessage
+const port = wt.workerData.port
+const linesPerSecond = wt.workerData.linesPerSecond
+delete wt.workerData.port
+delete wt.workerData.linesPerSecond
+const send = (message) => apply(postMessage, port, [message])
+const scope = new AsyncResource('hotswap-request')
+const uncloneablePath = ${uncloneablePath.toString()}
+// Nothing that reaches a MessagePort (ours, or Node's own channel to the host, which Node does
+// not validate) is left to plugin code: no active-handle list, no inspector, no port as the
+// current async resource, and stdio streams of our own instead of Node's (their internal port).
+const refuse = () => { throw new Error('not available to plugins: it reaches the host process\'s internals') }
+delete process._getActiveHandles
+delete process._getActiveRequests
+for (const id of ['node:inspector', 'node:inspector/promises']) {
+  let m
+  try { m = require(id) } catch { continue }
+  for (const key of ['connect', 'connectToMainThread']) if (m.Session && m.Session.prototype) defineProperty(m.Session.prototype, key, { value: refuse, writable: false, configurable: false })
+  for (const key of ['open', 'waitForDebugger']) if (key in m) defineProperty(m, key, { value: refuse, writable: false, configurable: false })
+}
+const binding = process.binding
+defineProperty(process, 'binding', { value: function (name) { if (String(name) === 'inspector') refuse(); return apply(binding, process, [name]) }, writable: false, configurable: false })
+const isPort = (r) => { for (let o = r; o !== null && o !== undefined && (typeof o === 'object' || typeof o === 'function'); o = getPrototypeOf(o)) if (o === MessagePortClass.prototype) return true; return false }
+const executionAsyncResource = asyncHooks.executionAsyncResource
+defineProperty(asyncHooks, 'executionAsyncResource', { value: function () { const r = executionAsyncResource(); return isPort(r) ? scope : r }, writable: false, configurable: false })
+// Output: every line costs one token of linesPerSecond, shared by stdout, stderr and ctx.log;
+// over budget, lines are dropped here (the host never sees them) and counted.
+let tokens = linesPerSecond
+let last = performance.now()
+let dropped = 0
+let dropTimer
+function take(n) {
+  const now = performance.now()
+  tokens = Math.min(linesPerSecond, tokens + ((now - last) / 1000) * linesPerSecond)
+  last = now
+  if (tokens >= n) { tokens -= n; return true }
+  dropped += n
+  if (dropTimer === undefined) { dropTimer = setTimeout(() => { dropTimer = undefined; send({ dropped }); dropped = 0 }, 250); dropTimer.unref() }
+  return false
+}
+function lines(text) {
+  let n = 0
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++
+  return text.length > 0 && text[text.length - 1] !== '\n' ? n + 1 : n
+}
+function stdio(out) {
+  const stream = new Writable({ decodeStrings: false, write(chunk, encoding, done) {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+    if (take(lines(text))) send({ out, text })
+    done()
+  } })
+  stream.isTTY = false
+  return stream
+}
+const stdout = stdio('stdout')
+const stderr = stdio('stderr')
+const stdin = new Readable({ read() { this.push(null) } })
+defineProperty(process, 'stdout', { get: () => stdout, configurable: false, enumerable: true })
+defineProperty(process, 'stderr', { get: () => stderr, configurable: false, enumerable: true })
+defineProperty(process, 'stdin', { get: () => stdin, configurable: false, enumerable: true })
+require('node:module').syncBuiltinESMExports()
+// --- the plugin contract (config, services, dependencies, events, streams): worker-contract.ts
+${CONTRACT_BOOTSTRAP}
+// --- end of the plugin contract
 let def
 let api
 let methods = new Set()
 const controller = new AbortController()
 // Warm the ESM loader and the parser while this worker waits as a spare, so that a load pays
-// only for its own import. A real file (workerData.warmUp, written once per process by the
-// loader) warms the file: path of the loader too (resolution, format, read), which a data: URL
-// does not; it is imported twice so the second import runs warmed code. Without it, data: URLs.
+// only for its own import; the second import runs warmed code. Nothing is written to disk.
 let warm = ''
 for (let k = 0; k < 300; k++) warm += 'function w' + k + '(a, b) { return a * ' + k + ' + b }\n'
 warm += 'export default { name: "warm-up", version: "0.0.0", setup() { return {} } }\n'
-const warmUp = require('node:worker_threads').workerData?.warmUp
-const warmUrl = typeof warmUp === 'string' ? pathToFileURL(warmUp).href : undefined
-const warming = (warmUrl !== undefined
-  ? import(warmUrl + '?1').then(() => import(warmUrl + '?2'))
-  : import('data:text/javascript,' + encodeURIComponent(warm)).then(() => import('data:text/javascript,' + encodeURIComponent(warm + '// again'))))
+const warming = import('data:text/javascript,' + encodeURIComponent(warm))
+  .then(() => import('data:text/javascript,' + encodeURIComponent(warm + '// again')))
   .catch(() => undefined)
+
+// The step that evaluates the plugin's code: everything else in this file is protocol.
+async function importPlugin(m) {
+  return import(pathToFileURL(m.entry).href)
+}
 
 function serialize(error, tag) {
   if (error instanceof Error) {
-    return { name: error.name, message: error.message, stack: error.stack, code: error.code, tag }
+    const code = error.code
+    return { name: String(error.name), message: String(error.message), stack: typeof error.stack === 'string' ? error.stack : undefined,
+      code: typeof code === 'string' || typeof code === 'number' ? code : undefined, tag }
   }
   return { name: 'Error', message: 'non-error thrown: ' + format(error), tag }
 }
-function ok(id, value) {
+function ok(id, value, what) {
   try {
-    parentPort.postMessage({ id, ok: true, value })
+    send({ id, ok: true, value })
   } catch (error) {
-    parentPort.postMessage({ id, ok: false, error: serialize(error, 'clone') })
+    const where = uncloneablePath(value, what || 'the value')
+    send({ id, ok: false, error: { name: 'DataCloneError', message: where ? where + ', which cannot cross the worker boundary' : String(error && error.message), tag: 'clone' } })
   }
 }
 function fail(id, error, tag) {
-  parentPort.postMessage({ id, ok: false, error: serialize(error, tag) })
+  send({ id, ok: false, error: serialize(error, tag) })
 }
 function log(level) {
-  return (...args) => parentPort.postMessage({ log: level, message: format(...args) })
+  return (...args) => { if (take(1)) send({ log: level, message: format(...args) }) }
+}
+function rejectState(reason) {
+  const error = new Error(String(reason === undefined ? 'the state was rejected' : reason))
+  error.name = 'StateRejectedError'
+  throw error
 }
 function collect(obj) {
   const names = new Set()
@@ -64,7 +161,7 @@ async function load(m) {
   await warming
   let mod
   try {
-    mod = await import(pathToFileURL(m.entry).href)
+    mod = await importPlugin(m)
   } catch (error) {
     return fail(m.id, error, 'load')
   }
@@ -75,8 +172,10 @@ async function load(m) {
   for (const key of ['saveState', 'migrateState', 'dispose']) {
     if (d[key] !== undefined && typeof d[key] !== 'function') return fail(m.id, new TypeError(key + ' must be a function'), 'invalid')
   }
+  let contract
+  try { contract = readContract(d) } catch (error) { return fail(m.id, error, 'invalid') }
   def = d
-  ok(m.id, { name: d.name, version: d.version, hasSaveState: typeof d.saveState === 'function', hasMigrateState: typeof d.migrateState === 'function' })
+  ok(m.id, { name: d.name, version: d.version, hasSaveState: typeof d.saveState === 'function', hasMigrateState: typeof d.migrateState === 'function', contract })
 }
 async function setup(m) {
   const init = m.init
@@ -89,7 +188,7 @@ async function setup(m) {
     }
   }
   try {
-    const ctx = { state: init.hasState ? state : undefined, previousVersion: init.previousVersion, signal: controller.signal,
+    const ctx = { ...contractContext(init), state: init.hasState ? state : undefined, previousVersion: init.previousVersion, signal: controller.signal, rejectState,
       log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') } }
     const result = await def.setup(ctx)
     if (!result || (typeof result !== 'object' && typeof result !== 'function')) throw new TypeError('setup() returned ' + (result === null ? 'null' : typeof result) + ', not an API object')
@@ -105,16 +204,18 @@ async function other(m) {
     case 'load': return load(m)
     case 'setup': return setup(m)
     case 'save':
-      try { return ok(m.id, def.saveState ? await def.saveState() : undefined) } catch (error) { return fail(m.id, error, 'save') }
+      try { return ok(m.id, def.saveState ? await def.saveState() : undefined, 'the state') } catch (error) { return fail(m.id, error, 'save') }
     case 'dispose':
       controller.abort()
       try { if (def && def.dispose) await def.dispose() } catch (error) { return fail(m.id, error, 'dispose') }
       return ok(m.id, undefined)
+    case 'config': return contractConfig(m)
+    case 'hostReply': return contractReply(m)
     default:
       return fail(m.id, new Error('unknown op ' + m.op), 'op')
   }
 }
-parentPort.on('message', (m) => {
+function onRequest(m) {
   if (m.op !== 'call') {
     void other(m)
     return
@@ -127,9 +228,10 @@ parentPort.on('message', (m) => {
     return fail(m.id, error, 'call')
   }
   if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
-    r.then((v) => ok(m.id, v), (e) => fail(m.id, e, 'call'))
+    r.then((v) => contractResult(m.id, v), (e) => fail(m.id, e, 'call'))
   } else {
-    ok(m.id, r)
+    contractResult(m.id, r)
   }
-})
+}
+port.on('message', (m) => scope.runInAsyncScope(onRequest, null, m))
 `

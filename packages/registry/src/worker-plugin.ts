@@ -1,0 +1,412 @@
+import type { MessagePort, Worker } from 'node:worker_threads'
+import { CallTracker } from './call-tracker.js'
+import { uncloneablePath } from './clone-path.js'
+import { RegistryError } from './errors.js'
+import type { LoadedPlugin, PrepareOptions, SetupInit } from './loader.js'
+import type { PluginArtifact as PluginSource } from './artifact.js'
+import { reviveError } from './remote-error.js'
+import type { SerializedError } from './remote-error.js'
+import { OutputMeter } from './worker-output.js'
+import type { OutputBudget } from './worker-output.js'
+import { parseWorkerMessage } from './worker-protocol.js'
+import type { ConfigCheck, PluginContractInfo } from './contract.js'
+import { parseContractInfo, workerSetupInit, workerStream, WorkerContractHost } from './worker-contract.js'
+
+/**
+ * A booted plugin worker and the host end of its private protocol port.
+ *
+ * @internal
+ */
+export interface Spawned {
+  readonly worker: Worker
+  readonly port: MessagePort
+  /** Resolves when the worker runs JS: its boot does not count against the load timeout. */
+  readonly online: Promise<void>
+}
+
+class RemoteFailure extends Error {
+  constructor(readonly data: SerializedError) {
+    super(data.message)
+  }
+}
+
+interface Request {
+  readonly resolve: (value: unknown) => void
+  readonly reject: (error: unknown) => void
+  /** The method, for a call. */
+  readonly method?: string | undefined
+  timer?: NodeJS.Timeout | undefined
+}
+
+/**
+ * One plugin version in its worker, seen from the host: requests over the private port, each
+ * reply validated, timeouts that terminate the worker, output metered.
+ *
+ * @internal
+ */
+export class WorkerPlugin implements LoadedPlugin {
+  name = ''
+  version = ''
+  hasSaveState = false
+  hasMigrateState = false
+  methods: readonly string[] = []
+  contract: PluginContractInfo = { uses: [], dependsOn: {}, hasConfigSchema: false }
+  readonly #worker: Worker
+  readonly #contractHost: WorkerContractHost
+  readonly #port: MessagePort
+  readonly #online: Promise<void>
+  readonly #source: PluginSource
+  readonly #options: PrepareOptions
+  readonly #output: OutputMeter
+  readonly #requests = new Map<number, Request>()
+  readonly #tracker = new CallTracker()
+  readonly #exitListeners = new Set<(error: RegistryError) => void>()
+  #nextId = 1
+  #alive = true
+  #disposing = false
+  #held = false
+  #booting = true
+  #strays = 0
+  #endError: RegistryError | undefined
+  #crashCause: unknown
+
+  constructor(spawned: Spawned, source: PluginSource, options: PrepareOptions, output: OutputBudget | undefined) {
+    this.#worker = spawned.worker
+    this.#port = spawned.port
+    this.#online = spawned.online
+    this.#source = source
+    this.#options = options
+    this.#output = new OutputMeter(output, () => (this.name === '' ? source.path : `${this.name}@${this.version}`), options.log)
+    this.#contractHost = new WorkerContractHost(
+      this.#port,
+      () => this.name,
+      () => this.#label,
+      (message) => options.log({ level: 'warn', message }),
+    )
+    this.#port.on('message', (message: unknown) => this.#onMessage(message))
+    this.#worker.on('message', () => this.#onStray())
+    this.#worker.on('error', (error) => {
+      this.#crashCause = error
+    })
+    this.#worker.on('exit', (code) => this.#onExit(code))
+    this.#hold()
+  }
+
+  get inFlight(): number {
+    return this.#tracker.size
+  }
+
+  get alive(): boolean {
+    return this.#alive
+  }
+
+  get #label(): string {
+    return `${this.name === '' ? this.#source.path : `${this.name}@${this.version}`} (worker)`
+  }
+
+  async load(): Promise<void> {
+    const { loadTimeoutMs } = this.#options
+    await this.#online
+    this.#booting = false
+    let info: LoadInfo
+    try {
+      info = (await this.#request({ op: 'load', entry: this.#source.entry }, loadTimeoutMs, () =>
+        new RegistryError('SETUP_TIMEOUT', `importing ${this.#source.path} took longer than ${loadTimeoutMs} ms (loadTimeoutMs; stuck at the top level?); the worker was terminated`),
+      )) as LoadInfo
+    } catch (error) {
+      if (error instanceof RemoteFailure) {
+        const code = error.data.tag === 'invalid' ? 'INVALID_PLUGIN' : 'LOAD_FAILED'
+        throw new RegistryError(code, `${this.#source.path}: ${error.data.message}`, { cause: reviveError(error.data) })
+      }
+      throw error
+    }
+    if (info === null || typeof info !== 'object' || typeof info.hasSaveState !== 'boolean' || typeof info.hasMigrateState !== 'boolean') {
+      throw this.#violation('the load reply is not { name, version, hasSaveState, hasMigrateState }')
+    }
+    if (typeof info.name !== 'string' || typeof info.version !== 'string') {
+      throw new RegistryError('INVALID_PLUGIN', `${this.#source.path}: the default export needs a string name and version`)
+    }
+    const contract = parseContractInfo(info.contract)
+    if (contract === undefined) throw this.#violation('the load reply has no valid contract')
+    this.contract = contract
+    this.name = info.name
+    this.version = info.version
+    this.hasSaveState = info.hasSaveState
+    this.hasMigrateState = info.hasMigrateState
+  }
+
+  async setup(init: SetupInit, timeoutMs: number): Promise<void> {
+    let methods: unknown
+    try {
+      this.#contractHost.attach(init.host)
+      methods = await this.#request({ op: 'setup', init: workerSetupInit(init) }, timeoutMs, () =>
+        new RegistryError('SETUP_TIMEOUT', `setup() of ${this.#label} did not finish within ${timeoutMs} ms; the worker was terminated`, { pluginId: this.name }),
+      )
+    } catch (error) {
+      if (!(error instanceof RemoteFailure)) throw error
+      const cause = reviveError(error.data)
+      if (error.data.tag === 'migrate') {
+        throw new RegistryError('STATE_REJECTED', `migrateState() of ${this.#label} threw: ${error.data.message}`, { cause, pluginId: this.name })
+      }
+      if (error.data.name === 'StateRejectedError') {
+        throw new RegistryError('STATE_REJECTED', `setup() of ${this.#label} rejected the state of ${init.previousVersion ?? 'the store'}: ${error.data.message}`, {
+          cause,
+          pluginId: this.name,
+        })
+      }
+      throw new RegistryError('SETUP_FAILED', `setup() of ${this.#label} threw: ${error.data.message}`, { cause, pluginId: this.name })
+    }
+    if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) throw this.#violation('the setup reply is not a list of method names')
+    this.methods = methods
+  }
+
+  async validateConfig(value: unknown, timeoutMs: number): Promise<ConfigCheck> {
+    try {
+      const check = (await this.#request({ op: 'config', value }, timeoutMs, () =>
+        new RegistryError('SETUP_TIMEOUT', `the config schema of ${this.#label} did not answer within ${timeoutMs} ms; the worker was terminated`, { pluginId: this.name }),
+      )) as ConfigCheck
+      if (check === null || typeof check !== 'object' || (check.ok !== true && !Array.isArray((check as { issues?: unknown }).issues))) throw this.#violation('the config reply is not a check result')
+      return check
+    } catch (error) {
+      if (!(error instanceof RemoteFailure)) throw error
+      return { ok: false, issues: [{ path: [], message: `the config schema threw: ${error.data.message}` }] }
+    }
+  }
+
+  call(method: string, args: readonly unknown[]): Promise<unknown> {
+    if (!this.#alive) return Promise.reject(this.#deadError())
+    return this.#tracker.run(method, (resolve, reject) => {
+      const id = this.#nextId++
+      const request: Request = { resolve, reject, method }
+      const timeoutMs = this.#options.callTimeoutMs
+      if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0) {
+        request.timer = setTimeout(() => {
+          this.#forget(id)
+          reject(new RegistryError('CALL_TIMEOUT', `call "${method}" on ${this.#label} took longer than ${timeoutMs} ms; the worker was terminated`, { pluginId: this.name }))
+          this.#kill(new RegistryError('WORKER_CRASHED', `${this.#label} was terminated after call "${method}" timed out (callTimeoutMs ${timeoutMs})`, { pluginId: this.name }))
+        }, timeoutMs)
+      }
+      this.#requests.set(id, request)
+      this.#hold()
+      try {
+        this.#port.postMessage({ id, op: 'call', method, args })
+      } catch (error) {
+        this.#forget(id)
+        clearTimeout(request.timer)
+        const where = uncloneablePath(args, 'args')
+        reject(
+          where === undefined
+            ? error
+            : new RegistryError('NOT_CLONEABLE', `call "${method}" on ${this.#label}: ${where}, which cannot cross the worker boundary (pass data: JSON-like values, Dates, Maps, typed arrays)`, {
+                cause: error,
+                pluginId: this.name,
+              }),
+        )
+      }
+    })
+  }
+
+  drain(timeoutMs: number): Promise<number> {
+    return this.#tracker.drain(timeoutMs, this.#label, this.name)
+  }
+
+  async saveState(timeoutMs: number): Promise<unknown> {
+    if (!this.hasSaveState) return undefined
+    try {
+      return await this.#request({ op: 'save' }, timeoutMs, () =>
+        new RegistryError('SAVE_STATE_FAILED', `saveState() of ${this.#label} did not finish within ${timeoutMs} ms; the worker was terminated`, { pluginId: this.name }),
+      )
+    } catch (error) {
+      if (error instanceof RegistryError && error.code === 'SAVE_STATE_FAILED') throw error
+      const cause = error instanceof RemoteFailure ? reviveError(error.data) : error
+      throw new RegistryError('SAVE_STATE_FAILED', `saveState() of ${this.#label} failed: ${(cause as Error).message}`, { cause, pluginId: this.name })
+    }
+  }
+
+  async dispose(timeoutMs: number): Promise<void> {
+    if (this.#disposing) return
+    this.#disposing = true
+    if (this.#alive && timeoutMs > 0) {
+      await this.#request({ op: 'dispose' }, timeoutMs, () => new RegistryError('SETUP_TIMEOUT', `dispose() of ${this.#label} did not finish within ${timeoutMs} ms; the worker was terminated`), false).catch(
+        (error: unknown) => {
+          const cause = error instanceof RemoteFailure ? reviveError(error.data) : error
+          this.#options.log({ level: 'warn', message: `dispose() of ${this.#label} failed: ${(cause as Error).message}` })
+        },
+      )
+    }
+    this.#alive = false
+    this.#rejectAll(new RegistryError('WORKER_CRASHED', `${this.#label} was disposed`, { pluginId: this.name }))
+    this.#port.close()
+    await this.#worker.terminate()
+    this.#output.close()
+  }
+
+  onExit(listener: (error: RegistryError) => void): () => void {
+    this.#exitListeners.add(listener)
+    return () => this.#exitListeners.delete(listener)
+  }
+
+  #request(message: Record<string, unknown>, timeoutMs: number, onTimeout: () => RegistryError, killOnTimeout = true): Promise<unknown> {
+    if (!this.#alive) return Promise.reject(this.#deadError())
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++
+      const request: Request = { resolve, reject }
+      request.timer = setTimeout(() => {
+        this.#forget(id)
+        const error = onTimeout()
+        reject(error)
+        if (killOnTimeout) this.#kill(error)
+      }, timeoutMs)
+      this.#requests.set(id, request)
+      this.#hold()
+      this.#port.postMessage({ id, ...message })
+    })
+  }
+
+  #onMessage(raw: unknown): void {
+    const message = parseWorkerMessage(raw)
+    if (typeof message === 'string') {
+      this.#kill(this.#violation(message))
+      return
+    }
+    if ('log' in message) {
+      this.#output.line(message.log, message.message)
+      return
+    }
+    if ('out' in message) {
+      this.#output.text(message.out, message.text)
+      return
+    }
+    if ('dropped' in message) {
+      this.#output.droppedInWorker(message.dropped)
+      return
+    }
+    if ('c' in message) {
+      const problem = this.#contractHost.handle(message)
+      if (problem !== undefined) this.#kill(this.#violation(problem))
+      return
+    }
+    const request = this.#requests.get(message.id)
+    if (request === undefined) {
+      // A late reply to a request that timed out is fine; an id never issued is forged.
+      if (message.id >= this.#nextId) this.#kill(this.#violation(`reply to request ${message.id}, which was never sent`))
+      return
+    }
+    this.#forget(message.id)
+    if (request.timer !== undefined) clearTimeout(request.timer)
+    if (message.ok) {
+      const stream = message.stream
+      if (stream === undefined) request.resolve(message.value)
+      else if (request.method === undefined) this.#kill(this.#violation('a stream reply to a request that is not a call'))
+      else request.resolve(this.#stream(request.method, stream))
+    } else if (request.method === undefined) {
+      request.reject(new RemoteFailure(message.error))
+    } else if (message.error.tag === 'unknown-method') {
+      request.reject(new RegistryError('UNKNOWN_METHOD', `${this.#label} has no method ${request.method}; it has ${this.methods.join(', ')}`, { pluginId: this.name }))
+    } else if (message.error.tag === 'clone') {
+      request.reject(
+        new RegistryError('NOT_CLONEABLE', `call "${request.method}" on ${this.#label}: ${message.error.message} (return data: JSON-like values, Dates, Maps, typed arrays)`, {
+          pluginId: this.name,
+        }),
+      )
+    } else {
+      request.reject(reviveError(message.error))
+    }
+  }
+
+  #stream(method: string, port: MessagePort): unknown {
+    return workerStream(
+      port,
+      (error) => reviveError(error as SerializedError),
+      () => this.#endError ?? new RegistryError('WORKER_CRASHED', `${this.#label} ended while stream "${method}" was open`, { pluginId: this.name }),
+      (cancel) => this.#tracker.hold(method, cancel),
+    )
+  }
+
+  #onStray(): void {
+    if (this.#strays++ === 0) {
+      this.#options.log({
+        level: 'warn',
+        message: `${this.#label} posted a message on parentPort; the host ignores it (plugins talk to the host through their API, and the registry's protocol runs on a private channel)`,
+      })
+    }
+  }
+
+  #violation(what: string): RegistryError {
+    return new RegistryError('WORKER_CRASHED', `${this.#label} broke the worker protocol (${what}); the worker was terminated`, { pluginId: this.name })
+  }
+
+  #forget(id: number): void {
+    this.#requests.delete(id)
+    this.#hold()
+  }
+
+  /** Keeps the process alive while a request waits on this worker, not while it idles. */
+  #hold(): void {
+    const busy = (this.#booting || this.#requests.size > 0) && this.#alive
+    if (busy === this.#held) return
+    this.#held = busy
+    if (busy) {
+      this.#worker.ref()
+      this.#port.ref()
+    } else {
+      this.#worker.unref()
+      this.#port.unref()
+    }
+  }
+
+  #kill(reason: RegistryError): void {
+    if (!this.#alive) return
+    this.#alive = false
+    this.#endError = reason
+    this.#rejectAll(reason)
+    this.#port.close()
+    void this.#worker.terminate()
+    this.#output.close()
+    this.#notify(reason)
+  }
+
+  #onExit(code: number): void {
+    this.#output.close()
+    if (!this.#alive) return
+    this.#alive = false
+    const cause = this.#crashCause
+    const reason = new RegistryError(
+      'WORKER_CRASHED',
+      `the worker of ${this.#label} exited with code ${code}${cause instanceof Error ? `: ${cause.message}` : ''}`,
+      { cause, pluginId: this.name },
+    )
+    this.#endError = reason
+    this.#rejectAll(reason)
+    this.#port.close()
+    if (!this.#disposing) this.#notify(reason)
+  }
+
+  #notify(reason: RegistryError): void {
+    if (this.#disposing) return
+    for (const listener of this.#exitListeners) listener(reason)
+  }
+
+  #rejectAll(error: RegistryError): void {
+    const requests = [...this.#requests.values()]
+    this.#requests.clear()
+    this.#hold()
+    for (const request of requests) {
+      clearTimeout(request.timer)
+      request.reject(error)
+    }
+    this.#tracker.rejectAll(error)
+  }
+
+  #deadError(): RegistryError {
+    return this.#endError ?? new RegistryError('WORKER_CRASHED', `${this.#label} is no longer running`, { pluginId: this.name })
+  }
+}
+
+interface LoadInfo {
+  readonly name: unknown
+  readonly version: unknown
+  readonly hasSaveState: unknown
+  readonly hasMigrateState: unknown
+  readonly contract?: unknown
+}
