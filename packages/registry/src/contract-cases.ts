@@ -153,6 +153,7 @@ export function contractCases(loader: () => Loader, format: Format): Case[] {
           return map.get(k)
         },
         async *scan(n: number) {
+          await Promise.resolve()
           try {
             for (let i = 0; i < n; i++) yield { i }
           } finally {

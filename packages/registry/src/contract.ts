@@ -89,7 +89,7 @@ export async function checkConfig(schema: unknown, value: unknown): Promise<Conf
   const issues = result.issues.map((issue) => ({
     message: String(issue.message),
     path: (issue.path ?? []).map((segment) => {
-      const key = segment !== null && typeof segment === 'object' && 'key' in segment ? (segment as { key: unknown }).key : segment
+      const key = segment !== null && typeof segment === 'object' && 'key' in segment ? segment.key : segment
       return typeof key === 'number' ? key : String(key)
     }),
   }))

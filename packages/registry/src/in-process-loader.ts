@@ -272,7 +272,7 @@ function checkDefinition(value: unknown, path: string): PluginDefinition<object>
 
 function contractOf(def: PluginDefinition<object>, path: string): PluginContractInfo {
   try {
-    return readContract(def as { uses?: unknown; dependsOn?: unknown; config?: unknown })
+    return readContract(def)
   } catch (error) {
     throw new RegistryError('INVALID_PLUGIN', `${path}: ${(error as Error).message}`, { pluginId: def.name })
   }

@@ -4,6 +4,7 @@ import { describe, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
 import { definePlugin } from './plugin.js'
 import type { RemoteResult } from './services.js'
+import type { JsonValue } from '@hotswap/state-store'
 
 declare module './plugin-context.js' {
   interface PluginServices {
@@ -22,10 +23,10 @@ describe('definePlugin types', () => {
       dependsOn: { greeter: '^1.0.0' },
       setup(ctx) {
         expectTypeOf(ctx.config).toEqualTypeOf<{ base: string; maxLength: number }>()
-        expectTypeOf(ctx.services.kv.get).returns.toEqualTypeOf<RemoteResult<string | undefined>>()
+        expectTypeOf<ReturnType<(typeof ctx.services.kv)['get']>>().toEqualTypeOf<RemoteResult<string | undefined>>()
         expectTypeOf(ctx.services.clock).returns.toEqualTypeOf<RemoteResult<number>>()
         expectTypeOf(ctx.services.kv.scan('a')).toExtend<AsyncIterable<string>>()
-        expectTypeOf(ctx.plugins.get).parameter(0).toEqualTypeOf<'greeter'>()
+        expectTypeOf<Parameters<(typeof ctx.plugins)['get']>[0]>().toEqualTypeOf<'greeter'>()
         // @ts-expect-error -- not in uses
         void ctx.services.mail
         return { shorten: (url: string) => `${ctx.config.base}/${url.slice(0, ctx.config.maxLength)}` }
@@ -39,7 +40,7 @@ describe('definePlugin types', () => {
       name: 'plain',
       version: '1.0.0',
       setup(ctx) {
-        expectTypeOf(ctx.config).toEqualTypeOf<import('@hotswap/state-store').JsonValue | undefined>()
+        expectTypeOf(ctx.config).toEqualTypeOf<JsonValue | undefined>()
         return {}
       },
     })

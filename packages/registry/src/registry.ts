@@ -268,9 +268,9 @@ class Registry implements PluginRegistry {
     try {
       for (const item of items) {
         const source = isPluginArtifact(item) ? item : await buildArtifact(this.#find(item)?.path ?? resolve(item))
-        let named: string | undefined
-        const plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(() => named))
-        named = plugin.name
+        const named: { id?: string } = {}
+        const plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(() => named.id))
+        named.id = plugin.name
         validatePluginIdentity(plugin.name, plugin.version, source.path)
         if (nodes.has(plugin.name)) throw new RegistryError('INVALID_PLUGIN', `reloadMany(): plugin "${plugin.name}" is in the batch twice`, { pluginId: plugin.name })
         prepared.set(source.path, plugin)

@@ -31,6 +31,7 @@ export function trackedStream<T>(source: AsyncIterable<T>, track: (cancel: (erro
       if (failure !== undefined) {
         const { error } = failure
         failure = undefined
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the plugin's own error, or a RegistryError
         return Promise.reject(error)
       }
       if (ended) return Promise.resolve({ value: undefined, done: true })

@@ -236,6 +236,7 @@ export function consumeStream<T = unknown>(port: StreamPort, revive: (error: unk
       if (ended) {
         if (failed) {
           failed = false
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the producer's error, revived
           return Promise.reject(failure)
         }
         return Promise.resolve({ value: undefined, done: true })

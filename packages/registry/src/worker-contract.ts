@@ -285,9 +285,9 @@ export class WorkerContractHost {
  * @internal
  */
 export function workerStream(port: MessagePort, revive: (error: unknown) => unknown, closedError: () => Error, hold: (cancel: (error: unknown) => void) => () => void): StreamConsumer {
-  let release: (() => void) | undefined
-  const consumer = consumeStream(port, revive, { window: STREAM_WINDOW, closedError, onEnd: () => release?.() })
-  release = hold((error) => consumer.cancel(error))
+  const held: { release?: () => void } = {}
+  const consumer = consumeStream(port, revive, { window: STREAM_WINDOW, closedError, onEnd: () => held.release?.() })
+  held.release = hold((error) => consumer.cancel(error))
   return consumer
 }
 
