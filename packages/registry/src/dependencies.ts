@@ -1,6 +1,40 @@
 import { satisfies, validRange } from 'semver'
 import { RegistryError } from './errors.js'
 
+/**
+ * A dependency problem (`DEPENDENCY_MISSING`, `DEPENDENCY_UNSATISFIED`, `DEPENDENCY_CYCLE`)
+ * with the chain of plugin ids it is about, so a caller can act on it (for example reload the
+ * dependent and its dependency together with `reloadMany`).
+ *
+ * @example
+ * ```ts
+ * await registry.reload('b').catch((error: unknown) => {
+ *   if (error instanceof DependencyError && error.code === 'DEPENDENCY_UNSATISFIED') return registry.reloadMany(error.chain)
+ *   throw error
+ * })
+ * ```
+ */
+export class DependencyError extends RegistryError {
+  /** `'DependencyError'`. */
+  override readonly name: string = 'DependencyError'
+  /** The plugin ids involved, from the dependent to its dependency (a cycle ends where it starts). */
+  readonly chain: readonly string[]
+
+  /**
+   * @param code - Which problem.
+   * @param message - What is wrong and what to do.
+   * @param chain - The ids involved, dependent first.
+   * @example
+   * ```ts
+   * new DependencyError('DEPENDENCY_MISSING', 'plugin "a" depends on "b", which is not loaded', ['a', 'b'])
+   * ```
+   */
+  constructor(code: 'DEPENDENCY_MISSING' | 'DEPENDENCY_UNSATISFIED' | 'DEPENDENCY_CYCLE', message: string, chain: readonly string[]) {
+    super(code, message, { pluginId: chain[0] })
+    this.chain = chain
+  }
+}
+
 /** A plugin in the dependency graph: its version and what it depends on. */
 export interface DependencyNode {
   readonly version: string
@@ -17,17 +51,17 @@ export interface DependencyNode {
 export function checkDependencies(id: string, node: DependencyNode, graph: ReadonlyMap<string, DependencyNode>): void {
   for (const [dep, range] of Object.entries(node.dependsOn)) {
     if (validRange(range) === null) throw new RegistryError('INVALID_PLUGIN', `plugin "${id}": dependsOn.${dep} is ${JSON.stringify(range)}, not a semver range (like "^1.2.0")`, { pluginId: id })
-    if (dep === id) throw new RegistryError('DEPENDENCY_CYCLE', `plugin "${id}" depends on itself: ${id} -> ${id}`, { pluginId: id })
+    if (dep === id) throw new DependencyError('DEPENDENCY_CYCLE', `plugin "${id}" depends on itself: ${id} -> ${id}`, [id, id])
     const target = graph.get(dep)
     if (target === undefined) {
-      throw new RegistryError('DEPENDENCY_MISSING', `plugin "${id}" depends on "${dep}" (${range}), which is not loaded (${id} -> ${dep}); load ${dep} first, or both with reloadMany()`, { pluginId: id })
+      throw new DependencyError('DEPENDENCY_MISSING', `plugin "${id}" depends on "${dep}" (${range}), which is not loaded (${id} -> ${dep}); load ${dep} first, or both with reloadMany()`, [id, dep])
     }
     if (!satisfies(target.version, range, { includePrerelease: true })) {
-      throw new RegistryError('DEPENDENCY_UNSATISFIED', `plugin "${id}" needs ${dep} ${range}, but ${dep} is ${target.version} (${id} -> ${dep}@${target.version})`, { pluginId: id })
+      throw new DependencyError('DEPENDENCY_UNSATISFIED', `plugin "${id}" needs ${dep} ${range}, but ${dep} is ${target.version} (${id} -> ${dep}@${target.version})`, [id, dep])
     }
   }
   const chain = cycleThrough(id, node, graph)
-  if (chain !== undefined) throw new RegistryError('DEPENDENCY_CYCLE', `plugins depend on each other in a circle: ${chain.join(' -> ')}`, { pluginId: id })
+  if (chain !== undefined) throw new DependencyError('DEPENDENCY_CYCLE', `plugins depend on each other in a circle: ${chain.join(' -> ')}`, chain)
 }
 
 /**
@@ -42,10 +76,10 @@ export function checkDependents(id: string, version: string, graph: ReadonlyMap<
     if (other === id || changing.has(other)) continue
     const range = node.dependsOn[id]
     if (range === undefined || satisfies(version, range, { includePrerelease: true })) continue
-    throw new RegistryError(
+    throw new DependencyError(
       'DEPENDENCY_UNSATISFIED',
       `${id}@${version} was refused: plugin "${other}" needs ${id} ${range} (${other} -> ${id}@${version}); ${id}@${graph.get(id)?.version ?? 'the old version'} keeps serving. Change ${other} in the same batch (reloadMany) to move both`,
-      { pluginId: id },
+      [other, id],
     )
   }
 }
@@ -64,7 +98,7 @@ export function dependencyOrder(batch: ReadonlyMap<string, DependencyNode>): str
     if (seen === 'done') return
     if (seen === 'visiting') {
       const chain = [...path.slice(path.indexOf(id)), id]
-      throw new RegistryError('DEPENDENCY_CYCLE', `plugins depend on each other in a circle: ${chain.join(' -> ')}`, { pluginId: id })
+      throw new DependencyError('DEPENDENCY_CYCLE', `plugins depend on each other in a circle: ${chain.join(' -> ')}`, chain)
     }
     state.set(id, 'visiting')
     for (const dep of Object.keys(batch.get(id)?.dependsOn ?? {})) if (batch.has(dep)) visit(dep, [...path, id])

@@ -42,3 +42,4 @@ export type { ConfigCheck, ConfigIssue, HostService, PluginContractInfo, PluginH
 export type { ConfigChangedEvent, EmittedEvent, PluginEvent } from './contract-events.js'
 export type { ConfigOf, DependencyHandle, PluginDependencies, PluginServices, ServiceClient, ServicesOf } from './plugin-context.js'
 export type { RemoteResult, ServiceGrants } from './services.js'
+export { DependencyError } from './dependencies.js'

@@ -8,7 +8,7 @@ import type { FailurePhase, RegistryEvent } from './events.js'
 import { createHandle } from './handle.js'
 import { filter, map } from 'rxjs'
 import type { PluginHost } from './contract.js'
-import { dependencyOrder } from './dependencies.js'
+import { checkDependencies, checkDependents, dependencyOrder } from './dependencies.js'
 import type { DependencyNode } from './dependencies.js'
 import { RegistryContract } from './registry-contract.js'
 import type { PluginEvent } from './contract-events.js'
@@ -278,6 +278,13 @@ class Registry implements PluginRegistry {
         nodes.set(plugin.name, { version: plugin.version, dependsOn: plugin.contract?.dependsOn ?? {} })
       }
       const order = dependencyOrder(nodes)
+      // The ranges must hold once the whole batch is in: check that before anything switches.
+      const after = this.#graph()
+      for (const [id, node] of nodes) after.set(id, node)
+      for (const [id, node] of nodes) {
+        checkDependencies(id, node, after)
+        checkDependents(id, node.version, after, new Set())
+      }
       const batch: Batch = { ids: new Set(nodes.keys()), prepared }
       const statuses: PluginStatus[] = []
       for (const id of order) {
