@@ -74,7 +74,7 @@ export async function run({ log }) {
       gateReloadMs: m(gate, 'reloadMs'),
     }
     const targets = {
-      floodEventLoopLagMaxMs: { target: '<= 100', measured: summary.floodLagMaxMs, pass: summary.floodLagMaxMs <= 100 },
+      floodEventLoopLagMaxMs: { target: `<= 100 (same run, no flood: ${summary.idleLagMaxMs}; p99 under flood ${summary.floodLagP99Ms})`, measured: summary.floodLagMaxMs, pass: summary.floodLagMaxMs <= 100 },
       floodRssGrowthMB: { target: '<= 50', measured: summary.rssGrowthMB, pass: summary.rssGrowthMB <= 50 },
       loopingCallToServingMs: { target: `reported (callTimeoutMs ${CALL_TIMEOUT_MS} + a reload)`, measured: summary.loopToServingMs, pass: summary.bystanderFailuresDuringWedge === 0 },
       longestGateWaitMs: { target: `<= gateTimeoutMs ${GATE_MS} + 50 (the drain of calls in flight and timer wake-up come on top of the budget)`, measured: summary.longestGateWaitMs, pass: summary.longestGateWaitMs <= GATE_MS + 50 },
@@ -243,6 +243,7 @@ async function forgedRuns(dir, log) {
   await writeFile(join(sub, 'counter.mjs'), counter('1.0.0'))
   const script = `
     import { createPluginRegistry } from '@hotswap/registry'
+    console.log('imported')
     const registry = createPluginRegistry({ logger: { debug() {}, info() {}, warn() {}, error() {} } })
     await registry.load(${JSON.stringify(join(sub, 'counter.mjs'))})
     let served = 0
@@ -257,6 +258,7 @@ async function forgedRuns(dir, log) {
   `
   let ok = 0
   let hostExits = 0
+  let notStarted = 0
   const failures = []
   const one = () =>
     new Promise((resolve) => {
@@ -267,7 +269,8 @@ async function forgedRuns(dir, log) {
       child.on('exit', (code) => {
         if (code === 0 && out.includes(`served ${FORGED.length * 2}`)) ok++
         else {
-          hostExits++
+          if (out.includes('imported')) hostExits++
+          else notStarted++ // the child could not even import the registry: not a host exit caused by a plugin
           if (failures.length < 3) failures.push({ code, out: out.slice(0, 500) })
         }
         resolve()
@@ -283,8 +286,8 @@ async function forgedRuns(dir, log) {
       }
     }),
   )
-  log(`forged messages: ${ok}/${FORGED_RUNS} host processes served and exited 0 (${round((performance.now() - started) / 1000)} s)`)
-  return { runs: FORGED_RUNS, ok, hostExits, failures }
+  log(`forged messages: ${ok}/${FORGED_RUNS} host processes served and exited 0, ${hostExits} exited otherwise, ${notStarted} did not start (${round((performance.now() - started) / 1000)} s)`)
+  return { runs: FORGED_RUNS, ok, hostExits, notStarted, failures }
 }
 
 async function mkdirp(path) {

@@ -34,11 +34,14 @@ describe('messages a plugin posts on parentPort', () => {
     t.registry = createPluginRegistry({ logger: quiet })
     const logs: LogEvent[] = []
     t.registry.events$.pipe(filter((e): e is LogEvent => e.type === 'log')).subscribe((e) => logs.push(e))
+    const warned = firstValueFrom(t.registry.events$.pipe(filter((e): e is LogEvent => e.type === 'log' && /posted a message on parentPort/.test(e.message)), timeout(10_000)))
     await t.registry.load(await put(t.dir, 'forger.mjs', forger(message)))
     const handle = t.registry.get<{ post(): string; ping(): string }>('forger')
     expect(await handle.call('post')).toBe('posted')
     expect(await handle.call('ping')).toBe('pong')
     expect(t.registry.status('forger')).toMatchObject({ state: 'Running', alive: true })
+    expect((await warned).message).toMatch(/\(worker\) posted a message on parentPort; the host ignores it/)
+    await handle.call('post')
     expect(logs.filter((l) => /posted a message on parentPort/.test(l.message))).toHaveLength(1)
   })
 

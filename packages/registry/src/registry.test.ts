@@ -68,7 +68,7 @@ describe('registry with the worker loader: bad versions keep the old one serving
   ]
 
   it.each(bad)('%s', async (_label, source, code) => {
-    t.registry = createPluginRegistry({ setupTimeoutMs: 600, loadTimeoutMs: 600, logger: quiet, loader: workerLoader({ resourceLimits: { maxOldGenerationSizeMb: 24 } }) })
+    t.registry = createPluginRegistry({ setupTimeoutMs: 1500, loadTimeoutMs: 1500, gateTimeoutMs: 5000, logger: quiet, loader: workerLoader({ resourceLimits: { maxOldGenerationSizeMb: 24 } }) })
     const path = await put(t.dir, 'counter.mjs', counterSource('esm', '1.0.0'))
     await t.registry.load(path)
     const handle = t.registry.get<Counter>('counter')

@@ -166,10 +166,12 @@ class Registry implements PluginRegistry {
     this.#emit({ type: 'loading', path: abs, at: Date.now() })
     let plugin: LoadedPlugin | undefined
     let reserved: string | undefined
+    const who: { id: string | undefined } = { id: undefined }
     try {
       const source = prebuilt ?? (await buildArtifact(abs))
-      plugin = batch?.prepared.get(abs) ?? (await this.#loaderFor(source).prepare(source, this.#prepareOptions(() => plugin?.name)))
+      plugin = batch?.prepared.get(abs) ?? (await this.#loaderFor(source).prepare(source, this.#prepareOptions(who)))
       batch?.prepared.delete(abs)
+      who.id = plugin.name
       validatePluginIdentity(plugin.name, plugin.version, abs)
       if (this.#entries.has(plugin.name) || this.#pending.has(`id:${plugin.name}`)) {
         throw new RegistryError('ALREADY_LOADED', `plugin "${plugin.name}" (${abs}) is already loaded from ${this.#entries.get(plugin.name)?.path ?? 'another path'}`, {
@@ -268,8 +270,8 @@ class Registry implements PluginRegistry {
     try {
       for (const item of items) {
         const source = isPluginArtifact(item) ? item : await buildArtifact(this.#find(item)?.path ?? resolve(item))
-        const named: { id?: string } = {}
-        const plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(() => named.id))
+        const named: { id: string | undefined } = { id: undefined }
+        const plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(named))
         named.id = plugin.name
         validatePluginIdentity(plugin.name, plugin.version, source.path)
         if (nodes.has(plugin.name)) throw new RegistryError('INVALID_PLUGIN', `reloadMany(): plugin "${plugin.name}" is in the batch twice`, { pluginId: plugin.name })
@@ -413,7 +415,7 @@ class Registry implements PluginRegistry {
     try {
       source = artifact ?? (await buildArtifact(entry.path))
       loader = this.#loaderFor(source)
-      next = batch?.prepared.get(source.path) ?? (await loader.prepare(source, this.#prepareOptions(() => entry.id)))
+      next = batch?.prepared.get(source.path) ?? (await loader.prepare(source, this.#prepareOptions({ id: entry.id })))
       batch?.prepared.delete(source.path)
       validatePluginIdentity(next.name, next.version, entry.path)
       if (next.name !== entry.id) {
@@ -675,11 +677,16 @@ class Registry implements PluginRegistry {
     return loader
   }
 
-  #prepareOptions(id: () => string | undefined): PrepareOptions {
+  /**
+   * The options a loader keeps for a version's life. Built here, not inline in `load` or
+   * `#reload`: a closure made there would hold that call's whole scope (the previous version
+   * included), chaining every version to the one before it.
+   */
+  #prepareOptions(who: { readonly id: string | undefined }): PrepareOptions {
     return {
       loadTimeoutMs: this.#loadTimeoutMs,
       callTimeoutMs: this.#callTimeoutMs,
-      log: (entry) => this.#log(entry, id()),
+      log: (entry) => this.#log(entry, who.id),
     }
   }
 
