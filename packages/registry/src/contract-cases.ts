@@ -249,6 +249,18 @@ export function contractCases(loader: () => Loader, format: Format): Case[] {
     strictEqual(await handle.call('viaB'), '1.0.1')
   })
 
+  test('dependencies: a stream of B read by A through its handle (for await on the call), break stops it', {}, async (registry, write) => {
+    await registry.load(await write('b', source(format, `name: 'b', version: '1.0.0', setup() { return { async *upTo(n) { try { for (let i = 0; i < n; i++) yield i } finally { stopped++ } }, stopped: () => stopped } }`, 'let stopped = 0')))
+    await registry.load(
+      await write('a', source(format, `name: 'a', version: '1.0.0', dependsOn: { b: '^1.0.0' }, setup(ctx) { const b = ctx.plugins.get('b'); return { async firstOf(n, k) { const out = []; for await (const x of b.api.upTo(n)) { out.push(x); if (out.length === k) break } return out } } }`)),
+    )
+    const handle = registry.get<{ firstOf(n: number, k: number): number[] }>('a')
+    deepStrictEqual(await handle.call('firstOf', 1_000_000, 3), [0, 1, 2])
+    deepStrictEqual(await handle.call('firstOf', 2, 5), [0, 1])
+    const b = registry.get<{ stopped(): number }>('b')
+    await until(async () => (await b.call('stopped')) === 2, 'both streams of b to be stopped')
+  })
+
   test('dependencies: missing, unsatisfied and circular dependencies are typed errors naming the chain', {}, async (registry, write) => {
     const pa = await write('a', a('1.0.0', '^1.0.0'))
     await rejects(registry.load(pa), (e: unknown) => isCode('DEPENDENCY_MISSING')(e) && /a -> b/.test((e as Error).message))

@@ -3,7 +3,7 @@ import type { JsonValue } from '@hotswap/state-store'
 import type { PluginHost } from './contract.js'
 import type { PluginHandle, UnknownApi } from './handle.js'
 import type { RemoteResult } from './services.js'
-import { localServices } from './services.js'
+import { localServices, remoteResult } from './services.js'
 
 /**
  * The host services a plugin may ask for, by name: empty here, filled in by the host's code
@@ -63,7 +63,7 @@ export function localContext(host: PluginHost | undefined, pluginId: string): { 
     plugins: Object.freeze({
       get<Api extends object = UnknownApi>(id: string): DependencyHandle<Api> {
         if (host === undefined || !declared.has(id)) throw new Error(`plugin "${id}" is not in dependsOn of "${pluginId}"; declare it (dependsOn: { "${id}": "^1.0.0" }) to call it`)
-        return host.plugin(id) as unknown as DependencyHandle<Api>
+        return dependencyHandle<Api>(host.plugin(id))
       },
     }),
     emit(type: string, payload?: JsonValue): void {
@@ -71,6 +71,31 @@ export function localContext(host: PluginHost | undefined, pluginId: string): { 
       host?.emit(type, payload ?? null)
     },
   }
+}
+
+const wrapped = new WeakMap<object, DependencyHandle<object>>()
+
+/** A registry handle as a plugin sees it: results are {@link RemoteResult}s (awaitable and iterable), as in a worker. */
+function dependencyHandle<Api extends object>(handle: PluginHandle<object>): DependencyHandle<Api> {
+  let dep = wrapped.get(handle)
+  if (dep === undefined) {
+    const call = (method: string, ...args: unknown[]): RemoteResult<unknown> => remoteResult((handle.call as (m: string, ...a: unknown[]) => Promise<unknown>)(method, ...args))
+    const cache = new Map<string, (...args: unknown[]) => RemoteResult<unknown>>()
+    const api = new Proxy(Object.create(null) as object, {
+      get(_target, prop) {
+        if (typeof prop !== 'string' || prop === 'then') return undefined
+        let fn = cache.get(prop)
+        if (fn === undefined) {
+          fn = (...args: unknown[]) => call(prop, ...args)
+          cache.set(prop, fn)
+        }
+        return fn
+      },
+    })
+    dep = Object.freeze({ id: handle.id, call, api }) as DependencyHandle<object>
+    wrapped.set(handle, dep)
+  }
+  return dep as unknown as DependencyHandle<Api>
 }
 
 /** Re-exported for the context types. */
