@@ -1,5 +1,5 @@
 // One RSS soak in its own process: `node --expose-gc registry-soak.mjs <mode> <reloads>`,
-// mode = worker | in-process | wasm | esm-reimport. Prints one JSON line.
+// mode = worker | in-process | in-process-esm | wasm | esm-reimport. Prints one JSON line.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -35,7 +35,8 @@ if (mode === 'esm-reimport') {
   }
 } else {
   const loader = mode === 'worker' ? workerLoader() : mode === 'wasm' ? wasmLoader() : inProcessLoader()
-  const write = mode === 'wasm' ? (v) => writeBigWasm(dir, v) : (v) => writeBigPlugin(dir, mode === 'worker' ? 'esm' : 'cjs', v)
+  // in-process-esm: the ESM source through the artifact (one CJS bundle compiled per version).
+  const write = mode === 'wasm' ? (v) => writeBigWasm(dir, v) : (v) => writeBigPlugin(dir, mode === 'worker' || mode === 'in-process-esm' ? 'esm' : 'cjs', v)
   const registry = createPluginRegistry({ loader, logger: quiet, keepPrevious: false })
   await registry.load(await write('1.0.0'))
   const handle = registry.get('big')

@@ -70,7 +70,14 @@ export interface BuildArtifactOptions {
   readonly sourceMap?: boolean | undefined
 }
 
-/** Extensions of JS and TS plugin files. */
+/**
+ * The extensions a plugin file may have (JavaScript, TypeScript, WebAssembly).
+ *
+ * @example
+ * ```ts
+ * PLUGIN_EXTENSIONS.includes(extname('plugins/a.mts')) // true
+ * ```
+ */
 export const PLUGIN_EXTENSIONS: readonly string[] = ['.mjs', '.js', '.cjs', '.ts', '.mts', '.cts', '.wasm']
 const DEFAULT_MAINS = ['index.js', 'index.mjs', 'index.cjs', 'index.ts', 'index.mts', 'index.cts']
 
@@ -100,11 +107,14 @@ const DEFAULT_MAINS = ['index.js', 'index.mjs', 'index.cjs', 'index.ts', 'index.
  *   the file, line and column, with a short code frame, for errors in the code).
  * @example
  * ```ts
- * import { buildArtifact } from '@hotswap/registry'
+ * import { buildArtifact, createPluginRegistry } from '@hotswap/registry'
  *
+ * const registry = createPluginRegistry()
+ * await registry.load('./plugins/greeter.ts')
  * const artifact = await buildArtifact('./plugins/greeter.ts')
- * artifact.hash // '9c1f0e6b2a4d7780'
- * [...artifact.inputs.keys()] // ['/srv/plugins/greeter.ts', '/srv/lib/format.ts']
+ * console.log(artifact.hash) // '9c1f0e6b2a4d7780'
+ * console.log([...artifact.inputs.keys()]) // ['/srv/lib/format.ts', '/srv/plugins/greeter.ts']
+ * await registry.reload('greeter', artifact) // runs exactly these bytes
  * ```
  */
 export async function buildArtifact(path: string, options: BuildArtifactOptions = {}): Promise<PluginArtifact> {

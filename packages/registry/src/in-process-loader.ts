@@ -43,7 +43,7 @@ export interface InProcessLoaderOptions {
  * `Error.prepareStackTrace` are left alone. An error the plugin only logs keeps bundle frames.
  *
  * @param options - Stack mapping on or off.
- * @returns A {@link Loader} for JS and TS plugins.
+ * @returns A {@link Loader} for JS and TS plugins; failures surface from `prepare`.
  * @example
  * ```ts
  * const registry = createPluginRegistry({ loader: inProcessLoader() })

@@ -30,7 +30,6 @@ export const WORKER_BOOTSTRAP: string = String.raw`
 const wt = require('node:worker_threads')
 const asyncHooks = require('node:async_hooks')
 const { AsyncResource } = asyncHooks
-const { pathToFileURL } = require('node:url')
 const { format } = require('node:util')
 const { Writable, Readable } = require('node:stream')
 const apply = Reflect.apply
@@ -114,9 +113,19 @@ const warming = import('data:text/javascript,' + encodeURIComponent(warm))
   .then(() => import('data:text/javascript,' + encodeURIComponent(warm + '// again')))
   .catch(() => undefined)
 
-// The step that evaluates the plugin's code: everything else in this file is protocol.
+// The step that evaluates the plugin's code: everything else in this file is protocol. It runs
+// the artifact's code as sent (m.code: the CommonJS bundle with its source map), never a file:
+// a fresh module named m.file (beside the entry, so npm packages resolve from the plugin's
+// folder), and Node maps stack traces to the original files through the source map.
+const CjsModule = require('node:module')
+process.setSourceMapsEnabled(true)
 async function importPlugin(m) {
-  return import(pathToFileURL(m.entry).href)
+  const mod = new CjsModule(m.file)
+  mod.filename = m.file
+  mod.paths = CjsModule._nodeModulePaths(require('node:path').dirname(m.entry))
+  mod._compile(m.code, m.file, 'commonjs')
+  mod.loaded = true
+  return { default: mod.exports }
 }
 
 function serialize(error, tag) {

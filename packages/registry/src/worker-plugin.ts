@@ -4,6 +4,8 @@ import { uncloneablePath } from './clone-path.js'
 import { RegistryError } from './errors.js'
 import type { LoadedPlugin, PrepareOptions, SetupInit } from './loader.js'
 import type { PluginArtifact as PluginSource } from './artifact.js'
+import { bundleFile, runnableCode } from './artifact-run.js'
+import { locateInArtifact } from './code-frame.js'
 import { reviveError } from './remote-error.js'
 import type { SerializedError } from './remote-error.js'
 import { OutputMeter } from './worker-output.js'
@@ -110,13 +112,15 @@ export class WorkerPlugin implements LoadedPlugin {
     this.#booting = false
     let info: LoadInfo
     try {
-      info = (await this.#request({ op: 'load', entry: this.#source.entry }, loadTimeoutMs, () =>
+      info = (await this.#request({ op: 'load', entry: this.#source.entry, file: bundleFile(this.#source), code: runnableCode(this.#source) }, loadTimeoutMs, () =>
         new RegistryError('SETUP_TIMEOUT', `importing ${this.#source.path} took longer than ${loadTimeoutMs} ms (loadTimeoutMs; stuck at the top level?); the worker was terminated`),
       )) as LoadInfo
     } catch (error) {
       if (error instanceof RemoteFailure) {
         const code = error.data.tag === 'invalid' ? 'INVALID_PLUGIN' : 'LOAD_FAILED'
-        throw new RegistryError(code, `${this.#source.path}: ${error.data.message}`, { cause: reviveError(error.data) })
+        const where = code === 'LOAD_FAILED' ? locateInArtifact(error.data.stack, this.#source) : undefined
+        const what = code === 'LOAD_FAILED' ? `the module threw while it was evaluated: ${error.data.message}` : error.data.message
+        throw new RegistryError(code, `${this.#source.path}: ${what}${where === undefined ? '' : `\n${where}`}`, { cause: reviveError(error.data) })
       }
       throw error
     }
