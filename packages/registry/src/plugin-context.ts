@@ -92,7 +92,7 @@ function dependencyHandle<Api extends object>(handle: PluginHandle<object>): Dep
         return fn
       },
     })
-    dep = Object.freeze({ id: handle.id, call, api }) as DependencyHandle<object>
+    dep = Object.freeze({ id: handle.id, call, api })
     wrapped.set(handle, dep)
   }
   return dep as unknown as DependencyHandle<Api>
