@@ -111,7 +111,14 @@ export interface StateLostEvent extends EventBase {
   /** Why it ended. */
   readonly reason: string
   /** The snapshot the new version started from, or `undefined` when it started without state. */
-  readonly restoredFrom: { readonly version: string; readonly timestamp: number } | undefined
+  readonly restoredFrom:
+    | {
+        /** The version that saved that snapshot. */
+        readonly version: string
+        /** When it was saved (ms since the epoch). */
+        readonly timestamp: number
+      }
+    | undefined
 }
 
 /** `rollback()` switched back to the previous version. */

@@ -10,6 +10,8 @@ export type LifecycleState = 'Unloaded' | 'Loading' | 'Loaded' | 'Running' | 'Re
 /**
  * The allowed transitions of {@link LifecycleState}; anything else is refused with
  * `INVALID_TRANSITION`.
+ *
+ * @internal
  */
 export const LIFECYCLE_TRANSITIONS: Readonly<Record<LifecycleState, readonly LifecycleState[]>> = Object.freeze({
   Unloaded: ['Loading'],
@@ -24,42 +26,23 @@ export const LIFECYCLE_TRANSITIONS: Readonly<Record<LifecycleState, readonly Lif
 /**
  * Whether the lifecycle may go from `from` to `to`.
  *
- * @param from - The current state.
- * @param to - The wanted state.
- * @returns `true` when {@link LIFECYCLE_TRANSITIONS} allows it.
- * @throws never.
- * @example
- * ```ts
- * canTransition('Running', 'Reloading') // true
- * canTransition('Unloaded', 'Running')  // false
- * ```
+ * @internal
  */
 export function canTransition(from: LifecycleState, to: LifecycleState): boolean {
   return LIFECYCLE_TRANSITIONS[from].includes(to)
 }
 
 /**
- * A plugin's lifecycle state machine: holds the state and refuses forbidden moves.
+ * A plugin's lifecycle state machine: holds the state and refuses forbidden moves
+ * (`INVALID_TRANSITION`).
  *
- * @example
- * ```ts
- * const life = new Lifecycle('greeter')
- * life.to('Loading')
- * life.to('Running') // throws RegistryError INVALID_TRANSITION
- * ```
+ * @internal
  */
 export class Lifecycle {
   #state: LifecycleState = 'Unloaded'
   readonly #id: string
 
-  /**
-   * @param id - The plugin id, for error messages.
-   * @throws never.
-   * @example
-   * ```ts
-   * new Lifecycle('greeter').state // 'Unloaded'
-   * ```
-   */
+  /** @param id - The plugin id, for error messages. */
   constructor(id: string) {
     this.#id = id
   }
@@ -75,10 +58,6 @@ export class Lifecycle {
    * @param next - The wanted state.
    * @returns The state before the move.
    * @throws {@link RegistryError} `INVALID_TRANSITION` when the move is not allowed.
-   * @example
-   * ```ts
-   * life.to('Loading')
-   * ```
    */
   to(next: LifecycleState): LifecycleState {
     const prev = this.#state

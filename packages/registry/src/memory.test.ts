@@ -1,8 +1,8 @@
 // RSS over many reloads. vitest.config.ts caps V8's young generation (--max-semi-space-size),
 // which V8 would otherwise grow with the allocation rate, so RSS growth shows retention. The full soak (2,000 and 10,000 worker reloads) lives in
-// bench/src/suites/registry.mjs; here the worker loader does as many reloads as fit in a
-// time budget, the wasm loader does 2,000 and the in-process one (CJS and ESM sources) as many as
-// fit in 25 s (each reload builds the artifact).
+// bench/src/suites/registry.mjs; here the worker loader does 100 reloads, the wasm loader
+// 2,000 and the in-process one (CJS and ESM sources) as many as fit in 25 s, up to 2,000 (each
+// reload builds the artifact).
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { inProcessLoader } from './in-process-loader.js'
@@ -59,12 +59,13 @@ async function soak(loader: Loader, write: (v: number) => Promise<string>, count
 }
 
 describe('memory over reloads', () => {
-  it('worker loader: RSS grows less than 10 MB over the reloads that fit in 8 s', async () => {
-    const { done, growth, withoutNewSpace } = await soak(workerLoader(), (v) => put(t.dir, 'counter.mjs', counterSource('esm', `1.0.${v}`)), 2000, 8_000, 20)
+  // Counts, not time budgets: on a loaded machine the reloads take longer, never fewer.
+  it('worker loader: 100 reloads grow RSS by less than 10 MB', async () => {
+    const { done, growth, withoutNewSpace } = await soak(workerLoader(), (v) => put(t.dir, 'counter.mjs', counterSource('esm', `1.0.${v}`)), 100, Infinity, 20)
     console.log(`worker loader: ${done} reloads, RSS growth ${(growth / MB).toFixed(2)} MB (less new space ${(withoutNewSpace / MB).toFixed(2)} MB)`)
-    expect(done).toBeGreaterThanOrEqual(30)
+    expect(done).toBe(100)
     expect(growth).toBeLessThan(10 * MB)
-  }, 60_000)
+  }, 240_000)
 
   it('wasm loader: 2,000 reloads grow RSS by less than 10 MB', async () => {
     const bytes = await watToWasm(await readFile(new URL('./fixtures/wasm/counter.wat', import.meta.url), 'utf8'))
@@ -72,11 +73,11 @@ describe('memory over reloads', () => {
       await put(t.dir, 'counter.plugin.json', JSON.stringify({ name: 'counter', version: `1.0.${v}` }))
       return put(t.dir, 'counter.wasm', bytes)
     }
-    const { done, growth, withoutNewSpace } = await soak(wasmLoader(), write, 2000, 30_000, 100)
+    const { done, growth, withoutNewSpace } = await soak(wasmLoader(), write, 2000, Infinity, 100)
     console.log(`wasm loader: ${done} reloads, RSS growth ${(growth / MB).toFixed(2)} MB (less new space ${(withoutNewSpace / MB).toFixed(2)} MB)`)
     expect(done).toBe(2000)
     expect(growth).toBeLessThan(10 * MB)
-  }, 60_000)
+  }, 240_000)
 
   it.each(['cjs', 'esm'] as const)('in-process loader (%s source, built into an artifact per reload): RSS grows less than 10 MB', async (format) => {
     // Each reload builds the artifact (esbuild) and compiles it: as many as fit in 25 s, up to 2,000.

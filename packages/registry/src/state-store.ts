@@ -21,7 +21,6 @@ export interface RegistryStateStore {
  * A {@link RegistryStateStore} that keeps the latest snapshot per plugin in memory.
  *
  * @returns A new, empty store.
- * @throws never.
  * @example
  * ```ts
  * const registry = createPluginRegistry({ stateStore: memoryStateStore() })
