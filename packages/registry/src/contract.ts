@@ -24,7 +24,19 @@ export interface ConfigIssue {
 }
 
 /** What a config check resolves with: the schema's output, or the issues it found. */
-export type ConfigCheck = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly issues: readonly ConfigIssue[] }
+export type ConfigCheck =
+  | {
+      /** Valid. */
+      readonly ok: true
+      /** The schema's output (defaults applied, values transformed). */
+      readonly value: unknown
+    }
+  | {
+      /** Invalid. */
+      readonly ok: false
+      /** Every issue the schema found. */
+      readonly issues: readonly ConfigIssue[]
+    }
 
 /** A host service as the host offers it: one function, or an object of functions. */
 export type HostService = ((...args: never[]) => unknown) | object
