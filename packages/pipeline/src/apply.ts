@@ -1,6 +1,7 @@
 import { filter, type Observable } from 'rxjs'
 import { createCircuitBreaker } from '@hotswap/operators'
-import type { PluginRegistry, PluginStatus, RegistryEvent } from '@hotswap/registry'
+import { DependencyError } from '@hotswap/registry'
+import type { PluginArtifact, PluginRegistry, PluginStatus, RegistryEvent } from '@hotswap/registry'
 import { buildSlotArtifact, failedBuildHash, isDeterministic, stampFiles, type SlotArtifact } from './artifact.js'
 import { runAttempts } from './attempts.js'
 import { decide } from './decide.js'
@@ -137,7 +138,8 @@ async function run(ctx: ApplyContext, slot: Slot, action: ReloadAction, change: 
         artifact = await buildSlotArtifact(slot.path)
         ctx.slots.setInputs(slot, artifact.inputs, slot.stamps)
       }
-      return action === 'load' ? registry.load(artifact.prebuilt) : registry.reload(id!, artifact.prebuilt)
+      const built = artifact.prebuilt
+      return (action === 'load' ? registry.load(built) : registry.reload(id!, built)).catch((error: unknown) => withDependent(registry, built, error))
     },
     {
       retry: action === 'unload' ? undefined : options.retry,
@@ -225,6 +227,19 @@ function forgetIfIdle(ctx: ApplyContext, slot: Slot): void {
 
 function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
   return a === b || (a !== undefined && b !== undefined && a.ino === b.ino && a.size === b.size && a.mtime === b.mtime)
+}
+
+/**
+ * A version refused because it and another plugin must change together (a new dependency range,
+ * or a dependency's new major that its dependent already asks for): both reload as one batch,
+ * in dependency order, with the other plugin's files as they are now. @internal
+ */
+async function withDependent(registry: PluginRegistry, built: PluginArtifact, error: unknown): Promise<PluginStatus> {
+  if (!(error instanceof DependencyError) || error.code !== 'DEPENDENCY_UNSATISFIED') throw error
+  const other = error.chain.find((id) => registry.has(id) && registry.status(id).path !== built.path)
+  if (other === undefined) throw error
+  const statuses = await registry.reloadMany([built, registry.status(other).path])
+  return statuses.find((s) => s.path === built.path) ?? (statuses[0] as PluginStatus)
 }
 
 function asError(error: unknown): Error {

@@ -39,6 +39,16 @@ export class CallTracker {
     })
   }
 
+  /**
+   * Tracks an open stream as a call in flight until `release()` is called; a drain that times
+   * out, or `rejectAll`, ends it with `cancel(error)` instead.
+   */
+  hold(method: string, cancel: (error: unknown) => void): () => void {
+    const entry: Pending = { reject: cancel, method: `${method} (stream)` }
+    this.#pending.add(entry)
+    return () => this.#done(entry)
+  }
+
   /** Waits for the calls in flight up to `timeoutMs`, then cancels the rest; resolves with how many. */
   async drain(timeoutMs: number, label: string, pluginId: string): Promise<number> {
     if (this.#pending.size > 0) {

@@ -26,6 +26,11 @@
  * - `NO_PREVIOUS`: `rollback()` without a kept previous version.
  * - `UNKNOWN_METHOD`: the plugin's API has no such function.
  * - `UNSUPPORTED`: no configured loader can load this kind of plugin.
+ * - `CONFIG_INVALID`: the plugin's config schema refused its config (see {@link ConfigInvalidError}).
+ * - `SERVICE_DENIED`: the plugin `uses` a host service the host does not offer or does not grant it.
+ * - `DEPENDENCY_MISSING`: a plugin the plugin `dependsOn` is not loaded.
+ * - `DEPENDENCY_UNSATISFIED`: a dependency's version is outside the range a plugin asks for.
+ * - `DEPENDENCY_CYCLE`: plugins depend on each other in a circle.
  */
 export type RegistryErrorCode =
   | 'NOT_FOUND'
@@ -49,6 +54,11 @@ export type RegistryErrorCode =
   | 'NO_PREVIOUS'
   | 'UNKNOWN_METHOD'
   | 'UNSUPPORTED'
+  | 'CONFIG_INVALID'
+  | 'SERVICE_DENIED'
+  | 'DEPENDENCY_MISSING'
+  | 'DEPENDENCY_UNSATISFIED'
+  | 'DEPENDENCY_CYCLE'
 
 /**
  * The one error class of `@hotswap/registry`: every failure of a load, reload, call or

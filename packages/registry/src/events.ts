@@ -1,3 +1,4 @@
+import type { ConfigChangedEvent, EmittedEvent } from './contract-events.js'
 import type { RegistryError } from './errors.js'
 
 /** How long each step of a reload took, in milliseconds. */
@@ -156,6 +157,8 @@ export interface LogEvent extends EventBase {
 
 /** Everything the registry reports, as one stream (see `events$`); switch on `type`. */
 export type RegistryEvent =
+  | EmittedEvent
+  | ConfigChangedEvent
   | LoadingEvent
   | LoadedEvent
   | ReloadingEvent

@@ -6,16 +6,18 @@ import type { RegistryErrorCode } from './errors.js'
  *
  * - `'transient'`: the files or the machine were in the way, not the code: `READ_FAILED` (a
  *   file vanished or was replaced mid-read), `SETUP_TIMEOUT`, `WORKER_CRASHED`, `DRAIN_TIMEOUT`,
- *   `SAVE_STATE_FAILED`. Retry with backoff.
+ *   `SAVE_STATE_FAILED`, and `DEPENDENCY_MISSING` / `DEPENDENCY_UNSATISFIED` (another plugin's
+ *   load or reload can fix them). Retry with backoff.
  * - `'deterministic'`: the same bytes fail the same way: `BUILD_FAILED` (syntax,
  *   type-stripping, unresolved import, bad JSON), `LOAD_FAILED` (a throw at the top level),
- *   `INVALID_PLUGIN` (shape, name, version), `UNSUPPORTED`, `SETUP_FAILED`, `STATE_REJECTED`.
+ *   `INVALID_PLUGIN` (shape, name, version), `UNSUPPORTED`, `SETUP_FAILED`, `STATE_REJECTED`,
+ *   `CONFIG_INVALID`, `SERVICE_DENIED`, `DEPENDENCY_CYCLE`.
  *   Report once and wait for the next change.
  * - `'other'`: not a load failure (`NOT_FOUND`, `CLOSED`, …) or not a {@link RegistryError}.
  */
 export type FailureKind = 'transient' | 'deterministic' | 'other'
 
-const TRANSIENT: ReadonlySet<RegistryErrorCode> = new Set<RegistryErrorCode>(['READ_FAILED', 'SETUP_TIMEOUT', 'WORKER_CRASHED', 'DRAIN_TIMEOUT', 'SAVE_STATE_FAILED'])
+const TRANSIENT: ReadonlySet<RegistryErrorCode> = new Set<RegistryErrorCode>(['READ_FAILED', 'SETUP_TIMEOUT', 'WORKER_CRASHED', 'DRAIN_TIMEOUT', 'SAVE_STATE_FAILED', 'DEPENDENCY_MISSING', 'DEPENDENCY_UNSATISFIED'])
 const DETERMINISTIC: ReadonlySet<RegistryErrorCode> = new Set<RegistryErrorCode>([
   'BUILD_FAILED',
   'LOAD_FAILED',
@@ -23,6 +25,9 @@ const DETERMINISTIC: ReadonlySet<RegistryErrorCode> = new Set<RegistryErrorCode>
   'UNSUPPORTED',
   'SETUP_FAILED',
   'STATE_REJECTED',
+  'CONFIG_INVALID',
+  'SERVICE_DENIED',
+  'DEPENDENCY_CYCLE',
 ])
 
 /**

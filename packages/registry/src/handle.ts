@@ -1,3 +1,5 @@
+import type { Observable } from 'rxjs'
+import type { PluginEvent } from './contract-events.js'
 /** Any function, for the API type parameters. */
 export type AnyFunction = (...args: never[]) => unknown
 
@@ -34,6 +36,8 @@ export interface PluginHandle<Api extends object = UnknownApi> {
   call<K extends MethodName<Api>>(method: K, ...args: MethodArgs<Api, K>): Promise<MethodResult<Api, K>>
   /** The API as an object: `handle.api.greet('bob')` is `handle.call('greet', 'bob')`. */
   readonly api: AsyncApi<Api>
+  /** Events the plugin publishes with `ctx.emit(type, payload)`, each with its id and version (hot: from subscription on). */
+  readonly events$: Observable<PluginEvent>
 }
 
 /**
@@ -41,7 +45,7 @@ export interface PluginHandle<Api extends object = UnknownApi> {
  *
  * @internal
  */
-export function createHandle<Api extends object>(id: string, invoke: (method: string, args: unknown[]) => Promise<unknown>): PluginHandle<Api> {
+export function createHandle<Api extends object>(id: string, invoke: (method: string, args: unknown[]) => Promise<unknown>, events$: Observable<PluginEvent>): PluginHandle<Api> {
   const cache = new Map<string, (...args: unknown[]) => Promise<unknown>>()
   const api = new Proxy(Object.create(null) as object, {
     get(_target, prop) {
@@ -58,5 +62,6 @@ export function createHandle<Api extends object>(id: string, invoke: (method: st
     id,
     call: ((method: string, ...args: unknown[]) => invoke(method, args)) as PluginHandle<Api>['call'],
     api,
+    events$,
   }
 }

@@ -7,6 +7,11 @@ import type { LoadedPlugin, Loader, PrepareOptions, SetupInit } from './loader.j
 import type { PluginContext, PluginDefinition, PluginLog } from './plugin.js'
 import { StateRejectedError } from './plugin.js'
 import { apiMethods } from './remote-error.js'
+import { checkConfig, readContract } from './contract.js'
+import type { ConfigCheck, PluginContractInfo } from './contract.js'
+import { localContext } from './plugin-context.js'
+import { isAsyncIterable } from './streams.js'
+import { trackedStream } from './stream-local.js'
 import { format } from 'node:util'
 
 /** Options of {@link inProcessLoader}. */
@@ -72,6 +77,7 @@ class InProcessPlugin implements LoadedPlugin {
   readonly hasSaveState: boolean
   readonly hasMigrateState: boolean
   methods: readonly string[] = []
+  readonly contract: PluginContractInfo
   #def: PluginDefinition<object> | undefined
   #api: Record<string, unknown> | undefined
   #names = new Set<string>()
@@ -91,6 +97,7 @@ class InProcessPlugin implements LoadedPlugin {
     this.version = def.version
     this.hasSaveState = typeof def.saveState === 'function'
     this.hasMigrateState = typeof def.migrateState === 'function'
+    this.contract = contractOf(def, source.path)
     this.#options = options
     this.#label = `${String(def.name)}@${String(def.version)} (in-process, ${source.path})`
   }
@@ -117,6 +124,7 @@ class InProcessPlugin implements LoadedPlugin {
     }
     const log = this.#log
     const ctx: PluginContext = {
+      ...(localContext(init.host, this.name) as Pick<PluginContext, 'config' | 'services' | 'plugins' | 'emit'>),
       state: init.hasState ? state : undefined,
       previousVersion: init.previousVersion,
       log,
@@ -164,7 +172,7 @@ class InProcessPlugin implements LoadedPlugin {
           ;(result as PromiseLike<unknown>).then(
             (value) => {
               clearTimeout(timer)
-              resolve(value)
+              resolve(this.#result(method, value))
             },
             (error: unknown) => {
               clearTimeout(timer)
@@ -173,13 +181,28 @@ class InProcessPlugin implements LoadedPlugin {
           )
         } else {
           clearTimeout(timer)
-          resolve(result)
+          resolve(this.#result(method, result))
         }
       } catch (error) {
         clearTimeout(timer)
         reject(this.#map(error, this.#artifact))
       }
     })
+  }
+
+  async validateConfig(value: unknown): Promise<ConfigCheck> {
+    const schema = (this.#def as { config?: unknown } | undefined)?.config
+    if (schema === undefined) return { ok: true, value }
+    try {
+      return await checkConfig(schema, value)
+    } catch (error) {
+      return { ok: false, issues: [{ path: [], message: `the config schema threw: ${(error as Error).message}` }] }
+    }
+  }
+
+  #result(method: string, value: unknown): unknown {
+    if (!isAsyncIterable(value)) return value
+    return trackedStream(value, (cancel) => this.#tracker.hold(method, cancel), (error) => this.#map(error, this.#artifact))
   }
 
   drain(timeoutMs: number): Promise<number> {
@@ -245,6 +268,14 @@ function checkDefinition(value: unknown, path: string): PluginDefinition<object>
     throw new RegistryError('INVALID_PLUGIN', `${path}: the default export needs a string name and version`)
   }
   return value as PluginDefinition<object>
+}
+
+function contractOf(def: PluginDefinition<object>, path: string): PluginContractInfo {
+  try {
+    return readContract(def)
+  } catch (error) {
+    throw new RegistryError('INVALID_PLUGIN', `${path}: ${(error as Error).message}`, { pluginId: def.name })
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {

@@ -2,6 +2,7 @@ import { deepStrictEqual, ok, rejects, strictEqual } from 'node:assert/strict'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { contractCases } from './contract-cases.js'
 import { RegistryError } from './errors.js'
 import type { Loader } from './loader.js'
 import { createPluginRegistry } from './registry.js'
@@ -171,6 +172,7 @@ export function loaderContract(options: LoaderContractOptions): LoaderContractCa
       strictEqual(await handle.call('slow', 1), '1.0.1')
     })
   }
+  if (typeof options.plugin === 'string') cases.push(...contractCases(options.loader, options.plugin))
   return cases
 }
 

@@ -1,6 +1,7 @@
 import type { RegistryError } from './errors.js'
 import type { JsonValue } from '@hotswap/state-store'
 import type { PluginArtifact } from './artifact.js'
+import type { ConfigCheck, PluginContractInfo, PluginHost } from './contract.js'
 
 /** A log line from a plugin or a loader. */
 export interface LoaderLogEntry {
@@ -30,6 +31,8 @@ export interface SetupInit {
   readonly previousVersion?: string | undefined
   /** When set, run `migrateState(state, migrateFrom)` first (the major version changed). */
   readonly migrateFrom?: string | undefined
+  /** The version's config, services, dependency handles and event sink (see {@link PluginHost}). */
+  readonly host?: PluginHost | undefined
 }
 
 /**
@@ -45,6 +48,13 @@ export interface LoadedPlugin {
   readonly hasSaveState: boolean
   /** Whether the plugin has `migrateState`. */
   readonly hasMigrateState: boolean
+  /** What the version declares: `uses`, `dependsOn`, a config schema. Absent: nothing declared. */
+  readonly contract?: PluginContractInfo | undefined
+  /**
+   * Checks a config with the plugin's own schema, where the plugin lives (a worker validates in
+   * the worker). Absent: the loader has no schemas (the config is passed as given).
+   */
+  validateConfig?(value: unknown, timeoutMs: number): Promise<ConfigCheck>
   /** The API's function names, known after `setup`. */
   readonly methods: readonly string[]
   /** Calls running on this version now. */

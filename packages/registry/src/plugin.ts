@@ -2,6 +2,8 @@ import { valid as validSemver } from 'semver'
 import { RegistryError } from './errors.js'
 import { pluginIdProblem } from '@hotswap/state-store'
 import type { JsonValue } from '@hotswap/state-store'
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import type { ConfigOf, PluginDependencies, ServicesOf } from './plugin-context.js'
 
 /** Where a plugin's `ctx.log` goes: the registry's `events$` (`type: 'log'`) and its logger. */
 export interface PluginLog {
@@ -19,8 +21,22 @@ export interface PluginLog {
  * What `setup(ctx)` receives.
  *
  * @typeParam S - The shape of the state the plugin saves.
+ * @typeParam C - The type of `ctx.config` (the output of the plugin's config schema).
+ * @typeParam U - The names of the host services the plugin `uses`.
+ * @typeParam D - The ids of the plugins it `dependsOn`.
  */
-export interface PluginContext<S = JsonValue> {
+export interface PluginContext<S = JsonValue, C = unknown, U extends string = string, D extends string = string> {
+  /**
+   * The config the host gives this plugin (`createPluginRegistry({ config: { [id]: ... } })`,
+   * `registry.configure(id, value)`), after the plugin's `config` schema when it has one.
+   */
+  readonly config: C
+  /** The host services the plugin `uses` and is granted; every function is async. */
+  readonly services: ServicesOf<U>
+  /** Stable handles on the plugins in `dependsOn`. */
+  readonly plugins: PluginDependencies<D>
+  /** Publishes an event (`payload`: JSON) to `handle.events$` and the registry's `events$`, with this plugin's id and version. */
+  readonly emit: (type: string, payload?: JsonValue) => void
   /** The state the previous version saved (after `migrateState` when the major changed), if any. */
   readonly state?: S | undefined
   /** The version this one replaces, if any. */
@@ -67,8 +83,17 @@ export class StateRejectedError extends Error {
  *
  * @typeParam Api - What `setup` returns: an object of functions, the plugin's API.
  * @typeParam S - The shape of the state (JSON).
+ * @typeParam C - The config schema (any Standard Schema: zod 4, valibot 1, arktype 2...).
+ * @typeParam U - The host services it uses.
+ * @typeParam D - The plugins it depends on.
  */
-export interface PluginDefinition<Api extends object = Record<string, unknown>, S = JsonValue> {
+export interface PluginDefinition<
+  Api extends object = Record<string, unknown>,
+  S = JsonValue,
+  C extends StandardSchemaV1 | undefined = StandardSchemaV1 | undefined,
+  U extends string = string,
+  D extends string = string,
+> {
   /**
    * The plugin id, by the state store's rule (`pluginIdProblem` of `@hotswap/state-store`):
    * `/^[a-z0-9][a-z0-9._-]{0,63}$/`, no trailing `.`, no Windows device name (`con`, `nul`,
@@ -77,8 +102,18 @@ export interface PluginDefinition<Api extends object = Record<string, unknown>, 
   readonly name: string
   /** A semver version, for example `'1.2.0'`. */
   readonly version: string
-  /** Builds the API; receives the previous version's state (refuse it with `ctx.rejectState()`). */
-  setup(ctx: PluginContext<S>): Api | Promise<Api>
+  /**
+   * The config schema: any Standard Schema (zod 4, valibot 1, arktype 2...). The host's config
+   * for this plugin is validated with it before the version serves (in the plugin's worker);
+   * `ctx.config` is its output. Without it, `ctx.config` is the host's value as given.
+   */
+  readonly config?: C
+  /** The host services it needs (granted by the host's `grants`); `ctx.services` has exactly these. */
+  readonly uses?: readonly U[] | undefined
+  /** Other plugins it needs, id to semver range; they load first, and `ctx.plugins.get(id)` reaches them. */
+  readonly dependsOn?: { readonly [K in D]: string } | undefined
+  /** Builds the API; receives the previous version's state (refuse it with `ctx.rejectState()`), its config, services and dependency handles. */
+  setup(ctx: PluginContext<S, ConfigOf<C>, U, D>): Api | Promise<Api>
   /** Returns the state to hand to the next version: JSON only. */
   saveState?(): S | undefined | Promise<S | undefined>
   /** Converts a state saved by a version of another major (`fromVersion`) into this version's shape. */
@@ -108,7 +143,9 @@ export interface PluginDefinition<Api extends object = Record<string, unknown>, 
  * })
  * ```
  */
-export function definePlugin<Api extends object, S = JsonValue>(plugin: PluginDefinition<Api, S>): PluginDefinition<Api, S> {
+export function definePlugin<Api extends object, S = JsonValue, C extends StandardSchemaV1 | undefined = undefined, const U extends string = never, const D extends string = never>(
+  plugin: PluginDefinition<Api, S, C, U, D>,
+): PluginDefinition<Api, S, C, U, D> {
   return plugin
 }
 

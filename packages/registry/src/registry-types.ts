@@ -1,3 +1,5 @@
+import type { HostService } from './contract.js'
+import type { ServiceGrants } from './services.js'
 import type { Observable } from 'rxjs'
 import type { RegistryError } from './errors.js'
 import type { RegistryEvent } from './events.js'
@@ -51,6 +53,12 @@ export interface RegistryOptions {
   readonly keepPrevious?: boolean | undefined
   /** Where log lines go besides `events$`. Default `console`. */
   readonly logger?: RegistryLogger | undefined
+  /** Per-plugin config, by plugin id (JSON): `ctx.config`, validated by the plugin's `config` schema when it has one. Change it with `configure()`. */
+  readonly config?: Readonly<Record<string, unknown>> | undefined
+  /** Host services plugins may use (`uses: [...]`): each a function or an object of functions returning values, promises or async iterables. */
+  readonly services?: Readonly<Record<string, HostService>> | undefined
+  /** Which services each plugin may use (plugin id to service names). Default: every plugin may use every service it declares. */
+  readonly grants?: ServiceGrants | undefined
 }
 
 /** A plugin as the registry sees it now. */
@@ -106,6 +114,20 @@ export interface PluginRegistry {
    * The serving version is not touched, so a rename never unloads or reloads a plugin.
    */
   relocate(id: string, newPath: string): Promise<PluginStatus>
+  /**
+   * Sets the config of plugin `id` and, when it is loaded, reloads that plugin alone with it
+   * (validated by its schema before the switch). Rejects with `CONFIG_INVALID`
+   * ({@link ConfigInvalidError}, each issue with its path) and keeps the old version and config
+   * serving; resolves `undefined` when `id` is not loaded (the config waits for its load).
+   */
+  configure(id: string, value: unknown): Promise<PluginStatus | undefined>
+  /**
+   * Loads or reloads several plugins as one batch, in dependency order (a plugin after the
+   * plugins of the batch it `dependsOn`): a new version that breaks a dependent's range is
+   * accepted when that dependent changes in the same batch. Stops at the first failure (the
+   * plugins before it stay switched). Rejects with `DEPENDENCY_CYCLE` before anything changes.
+   */
+  reloadMany(items: readonly (string | PluginArtifact)[]): Promise<PluginStatus[]>
   /** A stable handle on a loaded plugin. */
   get<Api extends object = UnknownApi>(id: string): PluginHandle<Api>
   /** Whether a plugin with that id is loaded. */

@@ -6,6 +6,12 @@ import { major } from 'semver'
 import { RegistryError } from './errors.js'
 import type { FailurePhase, RegistryEvent } from './events.js'
 import { createHandle } from './handle.js'
+import { filter, map } from 'rxjs'
+import type { PluginHost } from './contract.js'
+import { checkDependencies, checkDependents, dependencyOrder } from './dependencies.js'
+import type { DependencyNode } from './dependencies.js'
+import { RegistryContract } from './registry-contract.js'
+import type { PluginEvent } from './contract-events.js'
 import type { PluginHandle, UnknownApi } from './handle.js'
 import { toJsonValue } from '@hotswap/state-store'
 import { Lifecycle } from './lifecycle.js'
@@ -89,6 +95,12 @@ interface Entry {
   ops: Promise<unknown>
 }
 
+/** A reloadMany() batch: the ids that change together and their versions prepared up front. */
+interface Batch {
+  readonly ids: ReadonlySet<string>
+  readonly prepared: Map<string, LoadedPlugin>
+}
+
 interface OpResult<T> {
   readonly value: T
 }
@@ -112,6 +124,7 @@ class Registry implements PluginRegistry {
   readonly #byPath = new Map<string, Entry>()
   readonly #pending = new Set<string>()
   readonly #handles = new Map<string, PluginHandle<object>>()
+  readonly #contract: RegistryContract
   #closed: RegistryError | undefined
 
   constructor(options: RegistryOptions) {
@@ -128,9 +141,18 @@ class Registry implements PluginRegistry {
     this.#keepPrevious = options.keepPrevious ?? true
     this.#logger = options.logger ?? console
     this.events$ = this.#events.asObservable()
+    this.#contract = new RegistryContract(options, {
+      graph: () => this.#graph(),
+      handle: (id) => this.#stable(id),
+      emit: (id, version, event, payload) => this.#emit({ type: 'emitted', id, version, event, payload, at: Date.now() }),
+    })
   }
 
-  async load(pathOrArtifact: string | PluginArtifact): Promise<PluginStatus> {
+  load(pathOrArtifact: string | PluginArtifact): Promise<PluginStatus> {
+    return this.#load(pathOrArtifact, undefined)
+  }
+
+  async #load(pathOrArtifact: string | PluginArtifact, batch: Batch | undefined): Promise<PluginStatus> {
     this.#assertOpen()
     const prebuilt = isPluginArtifact(pathOrArtifact) ? pathOrArtifact : undefined
     const abs = prebuilt?.path ?? resolve(pathOrArtifact as string)
@@ -147,7 +169,8 @@ class Registry implements PluginRegistry {
     const who: { id: string | undefined } = { id: undefined }
     try {
       const source = prebuilt ?? (await buildArtifact(abs))
-      plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(who))
+      plugin = batch?.prepared.get(abs) ?? (await this.#loaderFor(source).prepare(source, this.#prepareOptions(who)))
+      batch?.prepared.delete(abs)
       who.id = plugin.name
       validatePluginIdentity(plugin.name, plugin.version, abs)
       if (this.#entries.has(plugin.name) || this.#pending.has(`id:${plugin.name}`)) {
@@ -157,7 +180,8 @@ class Registry implements PluginRegistry {
       }
       reserved = `id:${plugin.name}`
       this.#pending.add(reserved)
-      await plugin.setup((await this.#initFromStore(plugin, undefined)).init, this.#setupTimeoutMs)
+      const host = await this.#contract.hostFor(plugin, false, batch?.ids ?? new Set(), this.#setupTimeoutMs)
+      await plugin.setup({ ...(await this.#initFromStore(plugin, undefined)).init, host }, this.#setupTimeoutMs)
       this.#assertOpen()
       life.to('Loaded')
       const entry: Entry = {
@@ -220,7 +244,61 @@ class Registry implements PluginRegistry {
         pluginId: entry.id,
       })
     }
-    return this.#serial(entry, () => this.#reload(entry, artifact))
+    return this.#serial(entry, () => this.#reload(entry, artifact, undefined))
+  }
+
+  async configure(id: string, value: unknown): Promise<PluginStatus | undefined> {
+    this.#assertOpen()
+    const restore = this.#contract.setConfig(id, value)
+    const entry = this.#entries.get(id)
+    if (entry === undefined) return undefined
+    try {
+      const status = await this.#serial(entry, () => this.#reload(entry, undefined, undefined))
+      this.#emit({ type: 'configChanged', id, version: status.version, at: Date.now() })
+      return status
+    } catch (error) {
+      restore()
+      throw error
+    }
+  }
+
+  async reloadMany(items: readonly (string | PluginArtifact)[]): Promise<PluginStatus[]> {
+    this.#assertOpen()
+    const prepared = new Map<string, LoadedPlugin>()
+    const sources = new Map<string, PluginArtifact>()
+    const nodes = new Map<string, DependencyNode>()
+    try {
+      for (const item of items) {
+        const source = isPluginArtifact(item) ? item : await buildArtifact(this.#find(item)?.path ?? resolve(item))
+        const named: { id: string | undefined } = { id: undefined }
+        const plugin = await this.#loaderFor(source).prepare(source, this.#prepareOptions(named))
+        named.id = plugin.name
+        validatePluginIdentity(plugin.name, plugin.version, source.path)
+        if (nodes.has(plugin.name)) throw new RegistryError('INVALID_PLUGIN', `reloadMany(): plugin "${plugin.name}" is in the batch twice`, { pluginId: plugin.name })
+        prepared.set(source.path, plugin)
+        sources.set(plugin.name, source)
+        nodes.set(plugin.name, { version: plugin.version, dependsOn: plugin.contract?.dependsOn ?? {} })
+      }
+      const order = dependencyOrder(nodes)
+      // The ranges must hold once the whole batch is in: check that before anything switches.
+      const after = this.#graph()
+      for (const [id, node] of nodes) after.set(id, node)
+      for (const [id, node] of nodes) {
+        checkDependencies(id, node, after)
+        checkDependents(id, node.version, after, new Set())
+      }
+      const batch: Batch = { ids: new Set(nodes.keys()), prepared }
+      const statuses: PluginStatus[] = []
+      for (const id of order) {
+        const source = sources.get(id) as PluginArtifact
+        const entry = this.#entries.get(id)
+        if (entry === undefined || entry.path !== source.path) statuses.push(await this.#load(source, batch))
+        else statuses.push(await this.#serial(entry, () => this.#reload(entry, source, batch)))
+      }
+      return statuses
+    } finally {
+      for (const plugin of prepared.values()) this.#background(this.#disposeAll(plugin.name, [plugin]))
+    }
   }
 
   unload(idOrPath: string): Promise<void> {
@@ -257,12 +335,27 @@ class Registry implements PluginRegistry {
   get<Api extends object = UnknownApi>(id: string): PluginHandle<Api> {
     this.#assertOpen()
     if (!this.#entries.has(id)) throw notFound(id)
+    return this.#stable(id) as PluginHandle<Api>
+  }
+
+  /** The one handle of `id`, whether it is loaded now or not (calls reject with NOT_FOUND while it is not). */
+  #stable(id: string): PluginHandle<object> {
     let handle = this.#handles.get(id)
     if (handle === undefined) {
-      handle = createHandle<object>(id, (method, args) => this.#call(id, method, args))
+      const events$ = this.events$.pipe(
+        filter((event): event is Extract<RegistryEvent, { type: 'emitted' }> => event.type === 'emitted' && event.id === id),
+        map((event): PluginEvent => ({ type: event.event, payload: event.payload, id: event.id, version: event.version, at: event.at })),
+      )
+      handle = createHandle<object>(id, (method, args) => this.#call(id, method, args), events$)
       this.#handles.set(id, handle)
     }
-    return handle as PluginHandle<Api>
+    return handle
+  }
+
+  #graph(): Map<string, DependencyNode> {
+    const graph = new Map<string, DependencyNode>()
+    for (const entry of this.#entries.values()) graph.set(entry.id, { version: entry.active.version, dependsOn: entry.active.contract?.dependsOn ?? {} })
+    return graph
   }
 
   has(id: string): boolean {
@@ -307,7 +400,7 @@ class Registry implements PluginRegistry {
 
   // --- operations ----------------------------------------------------------------------
 
-  async #reload(entry: Entry, artifact: PluginArtifact | undefined): Promise<OpResult<PluginStatus>> {
+  async #reload(entry: Entry, artifact: PluginArtifact | undefined, batch: Batch | undefined): Promise<OpResult<PluginStatus>> {
     this.#assertOpen()
     const old = entry.active
     entry.life.to('Reloading')
@@ -322,7 +415,8 @@ class Registry implements PluginRegistry {
     try {
       source = artifact ?? (await buildArtifact(entry.path))
       loader = this.#loaderFor(source)
-      next = await loader.prepare(source, this.#prepareOptions({ id: entry.id }))
+      next = batch?.prepared.get(source.path) ?? (await loader.prepare(source, this.#prepareOptions({ id: entry.id })))
+      batch?.prepared.delete(source.path)
       validatePluginIdentity(next.name, next.version, entry.path)
       if (next.name !== entry.id) {
         throw new RegistryError(
@@ -331,10 +425,11 @@ class Registry implements PluginRegistry {
           { pluginId: entry.id },
         )
       }
+      const host: PluginHost = await this.#contract.hostFor(next, true, batch?.ids ?? new Set(), this.#setupTimeoutMs)
       const liveState = old.alive && old.hasSaveState
       if (!liveState) {
         const init: SetupInit = old.alive ? { hasState: false, previousVersion: old.version } : await this.#initAfterLoss(entry, old, next)
-        await next.setup(init, this.#setupTimeoutMs)
+        await next.setup({ ...init, host }, this.#setupTimeoutMs)
       }
       t1 = performance.now()
       phase = 'drain'
@@ -347,7 +442,7 @@ class Registry implements PluginRegistry {
           const incoming = next
           const move = async (): Promise<PluginStateSnapshot | undefined> => {
             const saved = await this.#saveState(entry, old, 'reload')
-            await incoming.setup(saved === undefined ? { hasState: false, previousVersion: old.version } : this.#initFor(saved, incoming, false), this.#setupTimeoutMs)
+            await incoming.setup({ ...(saved === undefined ? { hasState: false, previousVersion: old.version } : this.#initFor(saved, incoming, false)), host }, this.#setupTimeoutMs)
             return saved
           }
           snapshot = await withinBudget(move(), this.#gateTimeoutMs, () =>

@@ -1,4 +1,5 @@
 import { uncloneablePath } from './clone-path.js'
+import { CONTRACT_BOOTSTRAP } from './worker-contract.js'
 
 /**
  * The code every plugin worker runs, started with `new Worker(WORKER_BOOTSTRAP, { eval: true })`
@@ -96,6 +97,9 @@ defineProperty(process, 'stdout', { get: () => stdout, configurable: false, enum
 defineProperty(process, 'stderr', { get: () => stderr, configurable: false, enumerable: true })
 defineProperty(process, 'stdin', { get: () => stdin, configurable: false, enumerable: true })
 require('node:module').syncBuiltinESMExports()
+// --- the plugin contract (config, services, dependencies, events, streams): worker-contract.ts
+${CONTRACT_BOOTSTRAP}
+// --- end of the plugin contract
 let def
 let api
 let methods = new Set()
@@ -177,8 +181,10 @@ async function load(m) {
   for (const key of ['saveState', 'migrateState', 'dispose']) {
     if (d[key] !== undefined && typeof d[key] !== 'function') return fail(m.id, new TypeError(key + ' must be a function'), 'invalid')
   }
+  let contract
+  try { contract = readContract(d) } catch (error) { return fail(m.id, error, 'invalid') }
   def = d
-  ok(m.id, { name: d.name, version: d.version, hasSaveState: typeof d.saveState === 'function', hasMigrateState: typeof d.migrateState === 'function' })
+  ok(m.id, { name: d.name, version: d.version, hasSaveState: typeof d.saveState === 'function', hasMigrateState: typeof d.migrateState === 'function', contract })
 }
 async function setup(m) {
   const init = m.init
@@ -191,7 +197,7 @@ async function setup(m) {
     }
   }
   try {
-    const ctx = { state: init.hasState ? state : undefined, previousVersion: init.previousVersion, signal: controller.signal, rejectState,
+    const ctx = { ...contractContext(init), state: init.hasState ? state : undefined, previousVersion: init.previousVersion, signal: controller.signal, rejectState,
       log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') } }
     const result = await def.setup(ctx)
     if (!result || (typeof result !== 'object' && typeof result !== 'function')) throw new TypeError('setup() returned ' + (result === null ? 'null' : typeof result) + ', not an API object')
@@ -212,6 +218,8 @@ async function other(m) {
       controller.abort()
       try { if (def && def.dispose) await def.dispose() } catch (error) { return fail(m.id, error, 'dispose') }
       return ok(m.id, undefined)
+    case 'config': return contractConfig(m)
+    case 'hostReply': return contractReply(m)
     default:
       return fail(m.id, new Error('unknown op ' + m.op), 'op')
   }
@@ -229,9 +237,9 @@ function onRequest(m) {
     return fail(m.id, error, 'call')
   }
   if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
-    r.then((v) => ok(m.id, v, 'the result'), (e) => fail(m.id, e, 'call'))
+    r.then((v) => contractResult(m.id, v), (e) => fail(m.id, e, 'call'))
   } else {
-    ok(m.id, r, 'the result')
+    contractResult(m.id, r)
   }
 }
 port.on('message', (m) => scope.runInAsyncScope(onRequest, null, m))

@@ -11,6 +11,8 @@ import type { SerializedError } from './remote-error.js'
 import { OutputMeter } from './worker-output.js'
 import type { OutputBudget } from './worker-output.js'
 import { parseWorkerMessage } from './worker-protocol.js'
+import type { ConfigCheck, PluginContractInfo } from './contract.js'
+import { parseContractInfo, workerSetupInit, workerStream, WorkerContractHost } from './worker-contract.js'
 
 /**
  * A booted plugin worker and the host end of its private protocol port.
@@ -50,7 +52,9 @@ export class WorkerPlugin implements LoadedPlugin {
   hasSaveState = false
   hasMigrateState = false
   methods: readonly string[] = []
+  contract: PluginContractInfo = { uses: [], dependsOn: {}, hasConfigSchema: false }
   readonly #worker: Worker
+  readonly #contractHost: WorkerContractHost
   readonly #port: MessagePort
   readonly #online: Promise<void>
   readonly #source: PluginSource
@@ -75,6 +79,12 @@ export class WorkerPlugin implements LoadedPlugin {
     this.#source = source
     this.#options = options
     this.#output = new OutputMeter(output, () => (this.name === '' ? source.path : `${this.name}@${this.version}`), options.log)
+    this.#contractHost = new WorkerContractHost(
+      this.#port,
+      () => this.name,
+      () => this.#label,
+      (message) => options.log({ level: 'warn', message }),
+    )
     this.#port.on('message', (message: unknown) => this.#onMessage(message))
     this.#worker.on('message', () => this.#onStray())
     this.#worker.on('error', (error) => {
@@ -120,6 +130,9 @@ export class WorkerPlugin implements LoadedPlugin {
     if (typeof info.name !== 'string' || typeof info.version !== 'string') {
       throw new RegistryError('INVALID_PLUGIN', `${this.#source.path}: the default export needs a string name and version`)
     }
+    const contract = parseContractInfo(info.contract)
+    if (contract === undefined) throw this.#violation('the load reply has no valid contract')
+    this.contract = contract
     this.name = info.name
     this.version = info.version
     this.hasSaveState = info.hasSaveState
@@ -129,7 +142,8 @@ export class WorkerPlugin implements LoadedPlugin {
   async setup(init: SetupInit, timeoutMs: number): Promise<void> {
     let methods: unknown
     try {
-      methods = await this.#request({ op: 'setup', init }, timeoutMs, () =>
+      this.#contractHost.attach(init.host)
+      methods = await this.#request({ op: 'setup', init: workerSetupInit(init) }, timeoutMs, () =>
         new RegistryError('SETUP_TIMEOUT', `setup() of ${this.#label} did not finish within ${timeoutMs} ms; the worker was terminated`, { pluginId: this.name }),
       )
     } catch (error) {
@@ -148,6 +162,19 @@ export class WorkerPlugin implements LoadedPlugin {
     }
     if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) throw this.#violation('the setup reply is not a list of method names')
     this.methods = methods
+  }
+
+  async validateConfig(value: unknown, timeoutMs: number): Promise<ConfigCheck> {
+    try {
+      const check = (await this.#request({ op: 'config', value }, timeoutMs, () =>
+        new RegistryError('SETUP_TIMEOUT', `the config schema of ${this.#label} did not answer within ${timeoutMs} ms; the worker was terminated`, { pluginId: this.name }),
+      )) as ConfigCheck
+      if (check === null || typeof check !== 'object' || (check.ok !== true && !Array.isArray((check as { issues?: unknown }).issues))) throw this.#violation('the config reply is not a check result')
+      return check
+    } catch (error) {
+      if (!(error instanceof RemoteFailure)) throw error
+      return { ok: false, issues: [{ path: [], message: `the config schema threw: ${error.data.message}` }] }
+    }
   }
 
   call(method: string, args: readonly unknown[]): Promise<unknown> {
@@ -258,6 +285,11 @@ export class WorkerPlugin implements LoadedPlugin {
       this.#output.droppedInWorker(message.dropped)
       return
     }
+    if ('c' in message) {
+      const problem = this.#contractHost.handle(message)
+      if (problem !== undefined) this.#kill(this.#violation(problem))
+      return
+    }
     const request = this.#requests.get(message.id)
     if (request === undefined) {
       // A late reply to a request that timed out is fine; an id never issued is forged.
@@ -267,7 +299,10 @@ export class WorkerPlugin implements LoadedPlugin {
     this.#forget(message.id)
     if (request.timer !== undefined) clearTimeout(request.timer)
     if (message.ok) {
-      request.resolve(message.value)
+      const stream = message.stream
+      if (stream === undefined) request.resolve(message.value)
+      else if (request.method === undefined) this.#kill(this.#violation('a stream reply to a request that is not a call'))
+      else request.resolve(this.#stream(request.method, stream))
     } else if (request.method === undefined) {
       request.reject(new RemoteFailure(message.error))
     } else if (message.error.tag === 'unknown-method') {
@@ -281,6 +316,15 @@ export class WorkerPlugin implements LoadedPlugin {
     } else {
       request.reject(reviveError(message.error))
     }
+  }
+
+  #stream(method: string, port: MessagePort): unknown {
+    return workerStream(
+      port,
+      (error) => reviveError(error as SerializedError),
+      () => this.#endError ?? new RegistryError('WORKER_CRASHED', `${this.#label} ended while stream "${method}" was open`, { pluginId: this.name }),
+      (cancel) => this.#tracker.hold(method, cancel),
+    )
   }
 
   #onStray(): void {
@@ -368,4 +412,5 @@ interface LoadInfo {
   readonly version: unknown
   readonly hasSaveState: unknown
   readonly hasMigrateState: unknown
+  readonly contract?: unknown
 }

@@ -1,8 +1,11 @@
+import { MessagePort } from 'node:worker_threads'
+import { parseContractMessage } from './worker-contract.js'
+import type { ContractMessage } from './worker-contract.js'
 import type { SerializedError } from './remote-error.js'
 
 /** A reply of the worker bootstrap to one request. */
 export type WorkerReply =
-  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: true; readonly value: unknown; readonly stream?: MessagePort | undefined }
   | { readonly id: number; readonly ok: false; readonly error: SerializedError }
 
 /** A `ctx.log` line of a plugin. */
@@ -23,7 +26,7 @@ export interface WorkerDropped {
 }
 
 /** Anything the bootstrap sends on its private port. */
-export type WorkerMessage = WorkerReply | WorkerLog | WorkerOutput | WorkerDropped
+export type WorkerMessage = WorkerReply | WorkerLog | WorkerOutput | WorkerDropped | ContractMessage
 
 const LEVELS = new Set(['debug', 'info', 'warn', 'error'])
 
@@ -51,8 +54,13 @@ export function parseWorkerMessage(message: unknown): WorkerMessage | string {
     if (typeof m.message !== 'string') return `log message is ${describe(m.message)}, not a string`
     return { log: m.log as WorkerLog['log'], message: m.message }
   }
+  if ('c' in m) return parseContractMessage(m)
   if (typeof m.id !== 'number' || !Number.isSafeInteger(m.id) || m.id <= 0) return `reply id ${describe(m.id)} is not a positive integer`
-  if (m.ok === true) return { id: m.id, ok: true, value: m.value }
+  if (m.ok === true) {
+    if (m.stream === undefined) return { id: m.id, ok: true, value: m.value }
+    if (!(m.stream instanceof MessagePort)) return `stream of reply ${m.id} is not a MessagePort`
+    return { id: m.id, ok: true, value: undefined, stream: m.stream }
+  }
   if (m.ok !== false) return `reply "ok" is ${describe(m.ok)}, not a boolean`
   const e = m.error as Record<string, unknown> | null | undefined
   if (e === null || typeof e !== 'object') return `error of reply ${m.id} is ${describe(e)}, not an object`
