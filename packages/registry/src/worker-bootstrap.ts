@@ -25,7 +25,20 @@ import { CONTRACT_BOOTSTRAP } from './worker-contract.js'
  *
  * @internal
  */
-export const WORKER_BOOTSTRAP: string = String.raw`
+export const WORKER_BOOTSTRAP: string = workerBootstrap(String.raw`
+async function importPlugin(m) {
+  return import(pathToFileURL(m.entry).href)
+}`)
+
+/**
+ * The bootstrap with another module-evaluation step: `importStep` defines
+ * `async function importPlugin(m)` returning the module namespace (`{ default }`) of the
+ * version (the pool loader evaluates `artifact.code` in a realm of its own there).
+ *
+ * @internal
+ */
+export function workerBootstrap(importStep: string): string {
+  return String.raw`
 'use strict'
 const wt = require('node:worker_threads')
 const asyncHooks = require('node:async_hooks')
@@ -115,9 +128,7 @@ const warming = import('data:text/javascript,' + encodeURIComponent(warm))
   .catch(() => undefined)
 
 // The step that evaluates the plugin's code: everything else in this file is protocol.
-async function importPlugin(m) {
-  return import(pathToFileURL(m.entry).href)
-}
+${importStep}
 
 function serialize(error, tag) {
   if (error instanceof Error) {
@@ -235,3 +246,4 @@ function onRequest(m) {
 }
 port.on('message', (m) => scope.runInAsyncScope(onRequest, null, m))
 `
+}
