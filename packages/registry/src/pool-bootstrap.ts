@@ -27,7 +27,7 @@ export const TENANT_BOOTSTRAP: string = workerBootstrap(POOL_IMPORT_STEP)
  * of its own (an object inheriting from the real one, so the bootstrap's per-version changes
  * stay in the realm), and runs {@link TENANT_BOOTSTRAP} there on the tenant's own port.
  * `{ op: 'drop' }` closes the tenant's port and clears its timers, so nothing references the
- * realm any more. `{ op: 'measure' }` answers the worker's heap use.
+ * realm any more. `{ op: 'measure' }` answers the worker's used heap after a full collection.
  *
  * Control requests: `{ op, tid, ... }`; replies: `{ tid, ok, message? }`.
  *
@@ -65,6 +65,11 @@ const SHARED = ['queueMicrotask', 'structuredClone', 'Buffer', 'URL', 'URLSearch
   'Event', 'EventTarget', 'MessageChannel', 'MessagePort', 'performance', 'fetch', 'Headers', 'Request', 'Response', 'FormData', 'Blob', 'atob', 'btoa', 'crypto',
   'ReadableStream', 'WritableStream', 'TransformStream', 'BroadcastChannel', 'WebAssembly']
 const tenants = new Map()
+let collect
+function fullGc() {
+  if (collect === undefined) { v8.setFlagsFromString('--expose-gc'); collect = vm.runInNewContext('gc') }
+  collect()
+}
 function timers(live) {
   const wrap = (set, clear) => [(...a) => { const t = set(...a); live.add(t); return t }, (t) => { live.delete(t); clear(t) }]
   const [st, ct] = wrap(setTimeout, clearTimeout)
@@ -118,8 +123,10 @@ control.on('message', (m) => {
   try {
     if (m.op === 'tenant') addTenant(m)
     else if (m.op === 'drop') dropTenant(m.tid)
-    else if (m.op === 'measure') return reply({ tid: m.tid, ok: true, heap: v8.getHeapStatistics().used_heap_size, tenants: tenants.size })
-    else throw new Error('unknown control op ' + String(m.op))
+    else if (m.op === 'measure') {
+      fullGc()
+      return reply({ tid: m.tid, ok: true, heap: v8.getHeapStatistics().used_heap_size, tenants: tenants.size })
+    } else throw new Error('unknown control op ' + String(m.op))
     reply({ tid: m.tid, ok: true })
   } catch (error) {
     reply({ tid: m.tid, ok: false, message: String(error && error.message) })

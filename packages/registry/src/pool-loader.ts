@@ -49,7 +49,7 @@ export interface PoolLoaderOptions {
  * {@link isolationLoader}) for plugins that need a thread of their own.
  *
  * @param options - Pool size, heap limits, worker flags, output budget, drop bound.
- * @returns A {@link Loader} named `'pool'` for JS artifacts.
+ * @returns A {@link PoolLoader} (a {@link Loader} named `'pool'` for JS artifacts).
  * @throws {@link RegistryError} `INVALID_OPTIONS` when `size` is not a positive integer or `dropTimeoutMs` not a positive number.
  * @example
  * ```ts
@@ -58,15 +58,38 @@ export interface PoolLoaderOptions {
  * await registry.close()
  * ```
  */
-export function poolLoader(options: PoolLoaderOptions = {}): Loader {
+export function poolLoader(options: PoolLoaderOptions = {}): PoolLoader {
   const size = options.size ?? availableParallelism()
   if (!Number.isSafeInteger(size) || size < 1) throw new RegistryError('INVALID_OPTIONS', `poolLoader: size must be a positive integer, got ${String(size)}`)
   const dropTimeoutMs = options.dropTimeoutMs ?? 1000
   if (typeof dropTimeoutMs !== 'number' || !(dropTimeoutMs > 0)) throw new RegistryError('INVALID_OPTIONS', `poolLoader: dropTimeoutMs must be a positive number, got ${String(dropTimeoutMs)}`)
-  return new PoolLoader(options, size, dropTimeoutMs)
+  return new Pool(options, size, dropTimeoutMs)
 }
 
-class PoolLoader implements Loader {
+/** What one pool worker holds, from {@link PoolLoader.measure}. */
+export interface PoolWorkerMeasure {
+  /** Versions living in the worker. */
+  readonly versions: number
+  /** The worker's used V8 heap in bytes, all its versions together (after a full garbage collection in that worker). */
+  readonly heapUsedBytes: number
+}
+
+/** The {@link Loader} {@link poolLoader} returns, with a look at its workers. */
+export interface PoolLoader extends Loader {
+  /** How many versions each running pool worker hosts. */
+  readonly workers: readonly number[]
+  /**
+   * Measures each running pool worker's heap, after a full garbage collection there (which
+   * pauses its tenants for a few milliseconds per 100 MB).
+   *
+   * @param timeoutMs - How long one worker may take to answer. Default 5000.
+   * @returns One entry per running worker.
+   * @throws {@link RegistryError} `SETUP_TIMEOUT` when a worker does not answer in time.
+   */
+  measure(timeoutMs?: number): Promise<PoolWorkerMeasure[]>
+}
+
+class Pool implements PoolLoader {
   readonly name: string = 'pool'
   readonly #options: PoolLoaderOptions
   readonly #size: number
@@ -108,9 +131,13 @@ class PoolLoader implements Loader {
     }
   }
 
-  /** The pool's workers now (for status and tests): how many versions each hosts. */
   get workers(): readonly number[] {
     return [...this.#workers].map((w) => w.size)
+  }
+
+  async measure(timeoutMs = 5000): Promise<PoolWorkerMeasure[]> {
+    const live = [...this.#workers].filter((w) => w.alive)
+    return Promise.all(live.map(async (w) => ({ versions: w.size, heapUsedBytes: await w.heapUsed(timeoutMs) })))
   }
 
   async close(): Promise<void> {

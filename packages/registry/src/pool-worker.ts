@@ -30,7 +30,7 @@ export function parseControlReply(raw: unknown): ControlReply | string {
   if (typeof m.ok !== 'boolean') return `control reply ${m.tid} has no boolean ok`
   if (m.message !== undefined && typeof m.message !== 'string') return `control reply ${m.tid} has a message that is not a string`
   if (m.heap !== undefined && (typeof m.heap !== 'number' || !Number.isFinite(m.heap))) return `control reply ${m.tid} has a heap that is not a number`
-  return { tid: m.tid, ok: m.ok, message: m.message as string | undefined, heap: m.heap as number | undefined }
+  return { tid: m.tid, ok: m.ok, message: m.message, heap: m.heap }
 }
 
 /**
