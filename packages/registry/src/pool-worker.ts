@@ -98,6 +98,7 @@ export class PoolWorker {
   readonly #pending = new Map<number, Pending>()
   readonly online: Promise<void>
   #nextTid = 1
+  #booting = true
   #alive = true
   #cause: unknown
 
@@ -118,6 +119,9 @@ export class PoolWorker {
     this.online = new Promise<void>((resolve) => {
       this.#worker.once('online', resolve)
       this.#worker.once('exit', () => resolve())
+    }).then(() => {
+      this.#booting = false
+      this.hold()
     })
     this.#control.on('message', (raw: unknown) => this.#onReply(raw))
     this.#worker.on('message', () => undefined)
@@ -177,7 +181,7 @@ export class PoolWorker {
   /** Keeps the process alive only while a tenant or a control request waits on the worker. */
   hold(): void {
     if (!this.#alive) return
-    const busy = this.#pending.size > 0 || [...this.#tenants.values()].some((t) => t.held)
+    const busy = this.#booting || this.#pending.size > 0 || [...this.#tenants.values()].some((t) => t.held)
     if (busy) this.#worker.ref()
     else this.#worker.unref()
     if (this.#pending.size > 0) this.#control.ref()
