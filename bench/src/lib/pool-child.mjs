@@ -1,5 +1,5 @@
 // One configuration of the pool suite (bench/src/suites/pool.mjs), in a process of its own;
-// prints one JSON line. Usage: node pool-child.mjs load|soak|recover <loader> <n>
+// prints one JSON line. `recover` uses one pool worker, so every co-tenant shares the looping one's. Usage: node pool-child.mjs load|soak|recover <loader> <n>
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,7 +11,7 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} }
 const round = (x, d = 2) => +x.toFixed(d)
 const p50 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rssMB = () => round(process.memoryUsage().rss / 2 ** 20, 1)
-const loaders = { pool: () => poolLoader(), worker: () => workerLoader(), 'in-process': () => inProcessLoader() }
+const loaders = { pool: () => poolLoader(mode === 'recover' ? { size: 1 } : {}), worker: () => workerLoader(), 'in-process': () => inProcessLoader() }
 const source = (id, v, extra = '') => `let count = 0
 module.exports = { name: ${JSON.stringify(id)}, version: '1.0.${v}', saveState() { return { count } },
   setup(ctx) { count = ctx.state ? ctx.state.count : 0; return { inc() { return ++count }, ${extra} } } }
