@@ -25,7 +25,30 @@ import { CONTRACT_BOOTSTRAP } from './worker-contract.js'
  *
  * @internal
  */
-export const WORKER_BOOTSTRAP: string = String.raw`
+export const WORKER_BOOTSTRAP: string = workerBootstrap(String.raw`
+// It runs the artifact's code as sent (m.code: the CommonJS bundle with its source map), never a
+// file: a fresh module named m.file (beside the entry, so npm packages resolve from the plugin's
+// folder), and Node maps stack traces to the original files through the source map.
+const CjsModule = require('node:module')
+process.setSourceMapsEnabled(true)
+async function importPlugin(m) {
+  const mod = new CjsModule(m.file)
+  mod.filename = m.file
+  mod.paths = CjsModule._nodeModulePaths(require('node:path').dirname(m.entry))
+  mod._compile(m.code, m.file, 'commonjs')
+  mod.loaded = true
+  return { default: mod.exports }
+}`)
+
+/**
+ * The bootstrap with another module-evaluation step: `importStep` defines
+ * `async function importPlugin(m)` returning the module namespace (`{ default }`) of the
+ * version (the pool loader evaluates `artifact.code` in a realm of its own there).
+ *
+ * @internal
+ */
+export function workerBootstrap(importStep: string): string {
+  return String.raw`
 'use strict'
 const wt = require('node:worker_threads')
 const asyncHooks = require('node:async_hooks')
@@ -113,20 +136,8 @@ const warming = import('data:text/javascript,' + encodeURIComponent(warm))
   .then(() => import('data:text/javascript,' + encodeURIComponent(warm + '// again')))
   .catch(() => undefined)
 
-// The step that evaluates the plugin's code: everything else in this file is protocol. It runs
-// the artifact's code as sent (m.code: the CommonJS bundle with its source map), never a file:
-// a fresh module named m.file (beside the entry, so npm packages resolve from the plugin's
-// folder), and Node maps stack traces to the original files through the source map.
-const CjsModule = require('node:module')
-process.setSourceMapsEnabled(true)
-async function importPlugin(m) {
-  const mod = new CjsModule(m.file)
-  mod.filename = m.file
-  mod.paths = CjsModule._nodeModulePaths(require('node:path').dirname(m.entry))
-  mod._compile(m.code, m.file, 'commonjs')
-  mod.loaded = true
-  return { default: mod.exports }
-}
+// The step that evaluates the plugin's code: everything else in this file is protocol.
+${importStep}
 
 function serialize(error, tag) {
   if (error instanceof Error) {
@@ -244,3 +255,4 @@ function onRequest(m) {
 }
 port.on('message', (m) => scope.runInAsyncScope(onRequest, null, m))
 `
+}

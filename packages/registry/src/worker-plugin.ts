@@ -15,6 +15,29 @@ import type { ConfigCheck, PluginContractInfo } from './contract.js'
 import { parseContractInfo, workerSetupInit, workerStream, WorkerContractHost } from './worker-contract.js'
 
 /**
+ * What {@link WorkerPlugin} uses of a Worker.
+ *
+ * @internal
+ */
+export interface WorkerLike {
+  on(event: 'message', listener: (value: unknown) => void): unknown
+  on(event: 'error', listener: (error: Error) => void): unknown
+  on(event: 'exit', listener: (code: number) => void): unknown
+  ref(): void
+  unref(): void
+  terminate(): Promise<number>
+}
+
+/**
+ * A {@link Spawned} whose worker may be a tenant's view of a shared pool worker.
+ *
+ * @internal
+ */
+export interface Hosted extends Omit<Spawned, 'worker'> {
+  readonly worker: WorkerLike
+}
+
+/**
  * A booted plugin worker and the host end of its private protocol port.
  *
  * @internal
@@ -53,7 +76,7 @@ export class WorkerPlugin implements LoadedPlugin {
   hasMigrateState = false
   methods: readonly string[] = []
   contract: PluginContractInfo = { uses: [], dependsOn: {}, hasConfigSchema: false }
-  readonly #worker: Worker
+  readonly #worker: WorkerLike
   readonly #contractHost: WorkerContractHost
   readonly #port: MessagePort
   readonly #online: Promise<void>
@@ -72,7 +95,7 @@ export class WorkerPlugin implements LoadedPlugin {
   #endError: RegistryError | undefined
   #crashCause: unknown
 
-  constructor(spawned: Spawned, source: PluginSource, options: PrepareOptions, output: OutputBudget | undefined) {
+  constructor(spawned: Hosted, source: PluginSource, options: PrepareOptions, output: OutputBudget | undefined) {
     this.#worker = spawned.worker
     this.#port = spawned.port
     this.#online = spawned.online

@@ -1,0 +1,135 @@
+import { pluginExport } from './artifact-run.js'
+import { workerBootstrap } from './worker-bootstrap.js'
+
+/**
+ * The module-evaluation step of a pool tenant: the worker bootstrap's protocol is unchanged,
+ * only `importPlugin` runs `artifact.code` (sent with the tenant) in the tenant's own realm.
+ */
+const POOL_IMPORT_STEP = String.raw`
+async function importPlugin(m) {
+  return { default: require('hotswap:evaluate')() }
+}`
+
+/**
+ * The worker bootstrap (see `worker-bootstrap.ts`) as each pool tenant runs it, inside the
+ * tenant's own `vm` context: the same protocol, message shapes, output budget and contract,
+ * on the tenant's private port.
+ *
+ * @internal
+ */
+export const TENANT_BOOTSTRAP: string = workerBootstrap(POOL_IMPORT_STEP)
+
+/**
+ * The code a pool worker runs (`new Worker(POOL_BOOTSTRAP, { eval: true })`). It owns the
+ * worker's main realm and hosts tenants: each `{ op: 'tenant' }` on the private control port
+ * (`workerData.control`, removed before any plugin code runs) creates a `vm` context with its
+ * own globals and builtins, gives it the host timers, `Buffer`, `URL`, `fetch` and a `process`
+ * of its own (an object inheriting from the real one, so the bootstrap's per-version changes
+ * stay in the realm), and runs {@link TENANT_BOOTSTRAP} there on the tenant's own port.
+ * `{ op: 'drop' }` closes the tenant's port and clears its timers, so nothing references the
+ * realm any more. `{ op: 'measure' }` answers the worker's used heap after a full collection.
+ *
+ * Control requests: `{ op, tid, ... }`; replies: `{ tid, ok, message? }`.
+ *
+ * @internal
+ */
+export const POOL_BOOTSTRAP: string = String.raw`
+'use strict'
+const wt = require('node:worker_threads')
+const vm = require('node:vm')
+const v8 = require('node:v8')
+const { createRequire } = require('node:module')
+const { dirname } = require('node:path')
+const asyncHooks = require('node:async_hooks')
+const { Console } = require('node:console')
+const control = wt.workerData.control
+const TENANT = wt.workerData.tenantBootstrap
+delete wt.workerData.control
+delete wt.workerData.tenantBootstrap
+const apply = Reflect.apply
+const postMessage = wt.MessagePort.prototype.postMessage
+const reply = (message) => apply(postMessage, control, [message])
+if (typeof process.setSourceMapsEnabled === 'function') process.setSourceMapsEnabled(true)
+// Done once for the worker (the tenant bootstrap's copies act on its own process object).
+const refuse = () => { throw new Error('not available to plugins: it reaches the host process\'s internals') }
+delete process._getActiveHandles
+delete process._getActiveRequests
+for (const id of ['node:inspector', 'node:inspector/promises']) {
+  let m
+  try { m = require(id) } catch { continue }
+  for (const key of ['connect', 'connectToMainThread']) if (m.Session && m.Session.prototype) Object.defineProperty(m.Session.prototype, key, { value: refuse, writable: false, configurable: false })
+  for (const key of ['open', 'waitForDebugger']) if (key in m) Object.defineProperty(m, key, { value: refuse, writable: false, configurable: false })
+}
+const pluginExport = ${pluginExport.toString()}
+const SHARED = ['queueMicrotask', 'structuredClone', 'Buffer', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'AbortController', 'AbortSignal',
+  'Event', 'EventTarget', 'MessageChannel', 'MessagePort', 'performance', 'fetch', 'Headers', 'Request', 'Response', 'FormData', 'Blob', 'atob', 'btoa', 'crypto',
+  'ReadableStream', 'WritableStream', 'TransformStream', 'BroadcastChannel', 'WebAssembly']
+const tenants = new Map()
+let collect
+function fullGc() {
+  if (collect === undefined) { v8.setFlagsFromString('--expose-gc'); collect = vm.runInNewContext('gc') }
+  collect()
+}
+function timers(live) {
+  const wrap = (set, clear) => [(...a) => { const t = set(...a); live.add(t); return t }, (t) => { live.delete(t); clear(t) }]
+  const [st, ct] = wrap(setTimeout, clearTimeout)
+  const [si, ci] = wrap(setInterval, clearInterval)
+  const [sm, cm] = wrap(setImmediate, clearImmediate)
+  return { setTimeout: st, clearTimeout: ct, setInterval: si, clearInterval: ci, setImmediate: sm, clearImmediate: cm }
+}
+function addTenant(m) {
+  const live = new Set()
+  const sandbox = timers(live)
+  for (const key of SHARED) if (globalThis[key] !== undefined) sandbox[key] = globalThis[key]
+  const ownProcess = Object.create(process)
+  sandbox.process = ownProcess
+  const ctx = vm.createContext(sandbox, { name: m.file })
+  const tenantWt = { ...wt, workerData: { port: m.port, linesPerSecond: m.linesPerSecond } }
+  const pluginRequire = createRequire(m.file)
+  let evaluated = false
+  function evaluate() {
+    if (evaluated) throw new Error('the tenant was evaluated already')
+    evaluated = true
+    const module = { exports: {}, id: m.file, filename: m.file, loaded: false, paths: pluginRequire.resolve.paths('x') || [], require: pluginRequire }
+    const fn = vm.compileFunction(m.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: m.file, parsingContext: ctx })
+    apply(fn, module.exports, [module.exports, pluginRequire, module, m.file, dirname(m.file)])
+    module.loaded = true
+    return pluginExport(module.exports)
+  }
+  const shim = (id) => {
+    switch (id) {
+      case 'node:worker_threads': return tenantWt
+      case 'node:async_hooks': return { ...asyncHooks }
+      case 'node:inspector': case 'node:inspector/promises': throw new Error('handled once by the pool worker')
+      case 'node:module': return { syncBuiltinESMExports() {} }
+      case 'hotswap:evaluate': return evaluate
+      default: return require(id)
+    }
+  }
+  const boot = vm.compileFunction(TENANT, ['require'], { filename: 'hotswap-pool-tenant.js', parsingContext: ctx })
+  boot(shim)
+  ctx.console = new Console({ stdout: ownProcess.stdout, stderr: ownProcess.stderr })
+  tenants.set(m.tid, { port: m.port, live })
+}
+function dropTenant(tid) {
+  const t = tenants.get(tid)
+  if (t === undefined) return
+  tenants.delete(tid)
+  t.port.close()
+  for (const timer of t.live) { clearTimeout(timer); clearInterval(timer); clearImmediate(timer) }
+  t.live.clear()
+}
+control.on('message', (m) => {
+  try {
+    if (m.op === 'tenant') addTenant(m)
+    else if (m.op === 'drop') dropTenant(m.tid)
+    else if (m.op === 'measure') {
+      fullGc()
+      return reply({ tid: m.tid, ok: true, heap: v8.getHeapStatistics().used_heap_size, tenants: tenants.size })
+    } else throw new Error('unknown control op ' + String(m.op))
+    reply({ tid: m.tid, ok: true })
+  } catch (error) {
+    reply({ tid: m.tid, ok: false, message: String(error && error.message) })
+  }
+})
+`
