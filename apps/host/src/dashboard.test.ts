@@ -13,7 +13,7 @@ const CHROMIUM = '/usr/bin/chromium'
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 const RESULTS = fileURLToPath(new URL('../test-results/', import.meta.url))
 const available = existsSync(CHROMIUM)
-if (!available) console.log(`[dashboard.test] skipped: ${CHROMIUM} is absent (install it with apps/host/scripts/ensure-chromium.sh)`)
+if (!available) console.log(`[dashboard.test] skipped: ${CHROMIUM} is absent (install it with: sh scripts/ensure-debian-package.sh chromium /usr/bin/chromium browser-test)`)
 
 describe.skipIf(!available)('dashboard in headless Chromium', () => {
   let host: Host
