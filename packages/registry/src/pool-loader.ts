@@ -46,7 +46,7 @@ export interface PoolLoaderOptions {
  * not answer within `dropTimeoutMs` the worker is terminated and its other versions end with
  * `WORKER_CRASHED` (the registry marks them `Failed`; their next load or reload starts from
  * the state store's last snapshot). Use {@link workerLoader} (`isolation: 'dedicated'`, see
- * {@link isolationLoader}) for plugins that need a thread of their own.
+ * {@link isolationLoaders}) for plugins that need a thread of their own.
  *
  * @param options - Pool size, heap limits, worker flags, output budget, drop bound.
  * @returns A {@link PoolLoader} (a {@link Loader} named `'pool'` for JS artifacts).
