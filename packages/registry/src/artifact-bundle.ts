@@ -42,6 +42,10 @@ const TOKENS = ['import.meta', '__dirname', '__filename']
 export async function bundleArtifact(entry: string, read: (file: string) => Promise<Uint8Array>, sourceMap: boolean): Promise<Bundle> {
   const inputs = new Map<string, Uint8Array>()
   const workDir = dirname(entry)
+  // A plugin may itself live under node_modules (an installed package's examples): only a file
+  // deeper in node_modules than the plugin's own folder is a dependency.
+  const depth = nodeModulesDepth(workDir)
+  const inNodeModules = (file: string): boolean => nodeModulesDepth(file) > depth
   const snapshot: Plugin = {
     name: 'hotswap-snapshot',
     setup(b) {
@@ -122,8 +126,8 @@ function isPathSpecifier(spec: string): boolean {
   return spec.startsWith('./') || spec.startsWith('../') || spec === '.' || spec === '..' || spec.startsWith('file:') || isAbsolute(spec)
 }
 
-function inNodeModules(file: string): boolean {
-  return file.split(sep).includes('node_modules')
+function nodeModulesDepth(path: string): number {
+  return path.split(sep).filter((part) => part === 'node_modules').length
 }
 
 function buildFailed(entry: string, workDir: string, inputs: ReadonlyMap<string, Uint8Array>, errors: readonly Message[], cause: unknown): RegistryError {

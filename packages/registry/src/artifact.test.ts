@@ -108,6 +108,16 @@ describe('buildArtifact', () => {
     expect(map.sourcesContent).toContain('export const twice = (n: number): number => n * 2\n')
   })
 
+  it('bundles a plugin that itself lives under node_modules (the examples of an installed package) with its local imports', async () => {
+    const plugins = `${dir}/node_modules/some-host/examples/plugins`
+    await mkdir(`${plugins}/lib`, { recursive: true })
+    await put(`${plugins}/lib`, 'words.mjs', "export const hello = 'hello'\n")
+    await put(plugins, 'greet.mjs', "import { hello } from './lib/words.mjs'\nexport default { name: 'greet', version: '1.0.0', setup: () => ({ hi: () => hello }) }\n")
+    const artifact = await buildArtifact(`${plugins}/greet.mjs`)
+    expect([...artifact.inputs.keys()]).toEqual([`${plugins}/greet.mjs`, `${plugins}/lib/words.mjs`])
+    expect(artifact.code).toMatch(/["']hello["']/)
+  })
+
   it('reads a .wasm file and its sidecar as the inputs', async () => {
     await put(dir, 'm.wasm', new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))
     await put(dir, 'm.plugin.json', '{ "name": "m", "version": "2.0.0" }')
