@@ -66,11 +66,15 @@ const FORGETS_CLOSE = parseBlocks(
 let packDir: string
 let tarballs: string[]
 const readmes = await listReadmes()
-// The host is private (not published): its README is run by guides.test.ts against the workspace.
+// Every package that is not private is published (the host too); its name says where npm puts it.
 const published: string[] = []
+const nameOf = new Map<string, string>()
 for (const readme of readmes) {
-  const manifest = JSON.parse(await readFile(join(REPO_DIR, readme.replace(/README\.md$/, 'package.json')), 'utf8')) as { private?: boolean }
-  if (manifest.private !== true) published.push(readme)
+  const manifest = JSON.parse(await readFile(join(REPO_DIR, readme.replace(/README\.md$/, 'package.json')), 'utf8')) as { private?: boolean; name: string }
+  if (manifest.private !== true) {
+    published.push(readme)
+    nameOf.set(readme, manifest.name)
+  }
 }
 const readmeBlocks = new Map<string, Block[]>()
 for (const readme of published) readmeBlocks.set(readme, await readReadme(readme))
@@ -114,8 +118,7 @@ for (const rxjs of RXJS_VERSIONS) {
 
     it('every package holds its LICENSE', async () => {
       for (const readme of published) {
-        const name = readme.split('/')[1] ?? ''
-        const license = join(nodeModules, '@hotswap', name, 'LICENSE')
+        const license = join(nodeModules, nameOf.get(readme) ?? '', 'LICENSE')
         expect(existsSync(license), `${license} is missing`).toBe(true)
         expect(await readFile(license, 'utf8')).toMatch(/^MIT License/)
       }
