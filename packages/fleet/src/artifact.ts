@@ -1,6 +1,7 @@
 import { createFnv1a64 } from '@hotswap/change-detector'
 import { readdir, readFile } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
+import { pluginIdProblem } from '@hotswap/state-store'
 import { FleetError } from './errors.js'
 
 /**
@@ -161,11 +162,11 @@ export function decodeFleetArtifact(text: string, where: string): FleetArtifact 
 }
 
 const NUL = new Uint8Array([0])
-const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
 function artifactFrom(files: Record<string, Uint8Array>, manifest: Record<string, unknown>, where: string): FleetArtifact {
   const { name, version, main } = manifest
-  if (typeof name !== 'string' || !ID.test(name)) throw invalid(where, `package.json "name" must be a plugin id (${ID.source}), got ${JSON.stringify(name)}`)
+  const idProblem = pluginIdProblem(name)
+  if (idProblem !== undefined || typeof name !== 'string') throw invalid(where, `package.json "name" must be a plugin id: ${idProblem ?? 'not a string'}`)
   if (typeof version !== 'string' || version.length === 0) throw invalid(where, 'package.json has no "version"')
   const entry = (typeof main === 'string' ? main : 'index.js').replace(/^\.\//, '')
   if (files[entry] === undefined) throw invalid(where, `its entry ${entry} (package.json "main") is not in the folder`)

@@ -1,4 +1,5 @@
 // The fleet's Redis layout and the commands on it; shared by publishers and hosts.
+import { pluginIdProblem } from '@hotswap/state-store'
 import { Redis } from 'ioredis'
 import { decodeFleetArtifact, encodeFleetArtifact } from './artifact.js'
 import type { FleetArtifact } from './artifact.js'
@@ -32,7 +33,6 @@ return 0`
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`
 const STREAM_LENGTH = 2000
-const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
 const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
 /** @internal The commands of the fleet on one Redis connection. */
@@ -175,7 +175,8 @@ export function parseEvent(fields: readonly string[]): FleetEvent | undefined {
 
 /** @internal */
 export function checkPluginId(id: string): void {
-  if (typeof id !== 'string' || !ID.test(id)) throw new FleetError('INVALID_ARTIFACT', `plugin id must match ${ID.source}, got ${JSON.stringify(id)}`)
+  const problem = pluginIdProblem(id)
+  if (problem !== undefined) throw new FleetError('INVALID_ARTIFACT', `not a plugin id: ${problem}`)
 }
 
 /** @internal */
