@@ -15,7 +15,7 @@ export interface RegistryLogger {
   debug(message: string): void
   /** Info lines. */
   info(message: string): void
-  /** Warnings (for example: an ESM plugin in-process cannot be freed). */
+  /** Warnings (for example: a plugin flooding its output was muted). */
   warn(message: string): void
   /** Errors. */
   error(message: string): void
