@@ -15,7 +15,7 @@ export interface RegistryLogger {
   debug(message: string): void
   /** Info lines. */
   info(message: string): void
-  /** Warnings (for example: a plugin flooding its output was muted). */
+  /** Warnings (for example: a plugin's in-memory state since its last snapshot was lost). */
   warn(message: string): void
   /** Errors. */
   error(message: string): void
