@@ -83,6 +83,7 @@ class Pipeline implements ReloadPipeline {
       ...(registryLogger !== undefined ? { logger: registryLogger } : {}),
       ...(options.loader !== undefined ? { loader: options.loader } : {}),
       ...(state.store !== undefined ? { stateStore: state.store } : {}),
+      scheduler: options.registryOptions?.scheduler ?? o.scheduler,
     })
     this.events$ = this.#events.asObservable()
     this.#subscriptions.push(this.registry.events$.subscribe((event) => this.#emit({ type: 'registry', event })))
