@@ -16,7 +16,7 @@ const version = (name: string, n: number): string =>
   `let count = 0\nexport default { name: '${name}', version: '1.0.${n}', setup(ctx) { if (ctx.state) count = ctx.state.count; return { v: () => ({ n: ${n}, count: ++count }) } }, saveState() { return { count } } }\n`
 
 /** How many objects of a class are alive after a full GC (V8 counts them in the heap). */
-const alive = (ctor: abstract new (...args: never[]) => unknown): number => queryObjects(ctor as unknown as new () => unknown, { format: 'count' }) as number
+const alive = (ctor: abstract new (...args: never[]) => unknown): number => queryObjects(ctor, { format: 'count' })
 
 describe('memory per reload (structural bounds, not timings)', () => {
   it('keeps no record per reload: after 300 reloads, 30 failed edits and 30 plugins created and deleted, slots, metrics, errors and events are bounded', async () => {
