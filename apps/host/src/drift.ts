@@ -8,11 +8,6 @@ import type { EventJournal } from './journal.js'
  * rollback is remembered from the journal until the plugin next reloads successfully.
  *
  * @internal
- * @example
- * ```ts
- * const drift = new DriftTracker(journal)
- * drift.reason(pipeline.status().plugins[0]) // 'rolled back to 1.0.0; the file on disk is newer'
- * ```
  */
 export class DriftTracker {
   readonly #rolledBack = new Map<string, string>()

@@ -13,11 +13,6 @@ import { isStateStoreError, type StateStore } from '@hotswap/state-store'
  * @param say - receives one line per fallback (a log line, a terminal line)
  * @returns the store to hand to the pipeline, and `close()` that stops listening
  * @internal
- * @example
- * ```ts
- * const guarded = guardedStateStore(store, (line) => console.warn(line))
- * createReloadPipeline({ dirs, stateStore: guarded.store })
- * ```
  */
 export function guardedStateStore(store: StateStore, say: (line: string) => void): { readonly store: RegistryStateStore; close(): void } {
   const refused = new Map<string, string>()

@@ -248,7 +248,7 @@ function logEvent(logger: Logger, e: PipelineEvent): void {
         outcome: e.outcome,
         from: e.from,
         to: e.to,
-        root: e.path,
+        path: e.path,
         changes: e.changes.map((c) => ({ kind: c.kind, path: c.path })),
         hashBefore: e.hashBefore,
         hashAfter: e.hashAfter,
@@ -271,13 +271,13 @@ function logEvent(logger: Logger, e: PipelineEvent): void {
       logger.error({ event: e.type, error: errorJson(e.error) }, 'watcher error; rescanning')
       return
     case 'skipped':
-      logger.debug({ event: e.type, plugin: e.id, root: e.path, reason: e.reason }, `skipped: ${e.reason}`)
+      logger.debug({ event: e.type, plugin: e.id, path: e.path, reason: e.reason }, `skipped: ${e.reason}`)
       return
     case 'pending':
-      logger.info({ event: e.type, plugin: e.id, root: e.path, policy: e.policy, enabled: e.enabled, changes: e.changes.map((c) => ({ kind: c.kind, path: c.path })) }, 'changes pending')
+      logger.info({ event: e.type, plugin: e.id, path: e.path, policy: e.policy, enabled: e.enabled, changes: e.changes.map((c) => ({ kind: c.kind, path: c.path })) }, 'changes pending')
       return
     case 'retry':
-      logger.warn({ event: e.type, plugin: e.id, root: e.path, attempt: e.attempt, delayMs: e.delayMs, error: errorJson(e.error) }, 'retrying')
+      logger.warn({ event: e.type, plugin: e.id, path: e.path, attempt: e.attempt, delayMs: e.delayMs, error: errorJson(e.error) }, 'retrying')
       return
     default:
       logger.info({ event: e.type, ...(e as object) }, e.type)

@@ -15,7 +15,8 @@ export interface PluginJson {
   readonly id: string | undefined
   /** The file or directory name. */
   readonly label: string
-  readonly root: string
+  /** The plugin's file or directory, absolute (`path`, as in every hotswap API). */
+  readonly path: string
   readonly version: string | undefined
   readonly state: string
   readonly loader: string | undefined
@@ -83,7 +84,7 @@ export function pluginJson(p: PipelinePluginStatus): PluginJson {
   return {
     id: s?.id,
     label: basename(p.path),
-    root: p.path,
+    path: p.path,
     version: s?.version,
     state: s?.state ?? (p.lastError !== undefined ? 'Failed' : 'Unloaded'),
     loader: s?.loader,
@@ -130,8 +131,8 @@ export function statusJson(status: PipelineStatus): Record<string, unknown> {
 /**
  * A short name for the plugin of an event: its id, or its file name.
  *
- * @param e - a reload result or any event with a root
- * @returns the id or the basename of the root
+ * @param e - a reload result or any event with a plugin path
+ * @returns the id or the basename of the path
  * @example
  * ```ts
  * pluginLabel(result) // 'counter'

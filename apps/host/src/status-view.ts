@@ -10,10 +10,6 @@ import type { PipelineStatus, ReloadPipeline } from '@hotswap/pipeline'
  * @param pipeline - the pipeline
  * @returns the same pipeline with that `status()`; every other member is the pipeline's own
  * @internal
- * @example
- * ```ts
- * const pipeline = hidingGonePlugins(createReloadPipeline({ dirs: ['plugins'] }))
- * ```
  */
 export function hidingGonePlugins(pipeline: ReloadPipeline): ReloadPipeline {
   const status = (): PipelineStatus => {

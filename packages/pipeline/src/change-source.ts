@@ -1,6 +1,6 @@
 import { defer, mergeMap, share, tap, type MonoTypeOperatorFunction, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs'
 import { coalesceByKey, retryBackoff, type CoalesceWindow } from '@hotswap/operators'
-import { watch, type FileChange } from '@hotswap/watcher'
+import { watch, type FileChange, type WatchOptions } from '@hotswap/watcher'
 import { foldPluginChange, type PluginChange } from './plugin-change.js'
 import { routeFileChange } from './route.js'
 import { settle, type SettleOptions } from './settle.js'
@@ -14,6 +14,8 @@ export interface WatcherChangesOptions {
   readonly scheduler: SchedulerLike
   /** Told of every watcher error, before the reconnect. */
   readonly onError: (error: unknown) => void
+  /** The watcher to (re)subscribe. Default `@hotswap/watcher`'s `watch` (tests pass a scripted one). */
+  readonly watch?: ((dirs: readonly string[], options: WatchOptions) => Observable<FileChange>) | undefined
 }
 
 /**
@@ -24,8 +26,9 @@ export interface WatcherChangesOptions {
  * @internal
  */
 export function watcherChanges(options: WatcherChangesOptions): Observable<FileChange> {
+  const start = options.watch ?? watch
   return defer(() =>
-    watch(options.dirs, {
+    start(options.dirs, {
       ...(options.include !== undefined ? { include: options.include } : {}),
       ...(options.exclude !== undefined ? { exclude: options.exclude } : {}),
       scheduler: options.scheduler,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { decide, type Observed } from './decide.js'
+import { decide, type Decision, type Observed } from './decide.js'
+import type { SkipReason } from './events.js'
 import type { PluginChange } from './plugin-change.js'
 import { Policy, type ReloadPolicy } from './policy.js'
 import type { PluginSlot } from './slot.js'
@@ -83,6 +84,17 @@ describe('decide', () => {
   it('supersedes a change overtaken by a newer one of the same plugin', () => {
     expect(decide(slot({ seq: 3 }), change({ seq: 2, hash: 'b' }), onChange, 0)).toEqual({ kind: 'skip', reason: 'superseded' })
     expect(decide(slot({ seq: 3 }), change({ seq: 3, hash: 'b' }), onChange, 0)).toEqual({ kind: 'reload', resetBreaker: true })
+  })
+
+  it('reaches every skip reason (the record is typed by SkipReason: a new reason does not compile here until it has a case)', () => {
+    const cases: Record<SkipReason, () => Decision> = {
+      unchanged: () => decide(slot(), change({ hash: 'aaaaaaaaaaaaaaaa' }), onChange, 0),
+      alreadyFailed: () => decide(slot({ failedHash: 'ffffffffffffffff', failedDeterministic: true }), change({ hash: 'ffffffffffffffff' }), onChange, 0),
+      circuitOpen: () => decide(slot({ failedHash: 'ffffffffffffffff', breaker: { state: 'open', trialAt: 10 } }), change({ hash: 'ffffffffffffffff' }), onChange, 9),
+      notAPlugin: () => decide(slot({ id: undefined, alive: false, liveHash: undefined }), change({ kind: 'created', present: false }), onChange, 0),
+      superseded: () => decide(slot({ seq: 2 }), change({ seq: 1 }), onChange, 0),
+    }
+    for (const [reason, run] of Object.entries(cases)) expect(run(), reason).toEqual({ kind: 'skip', reason })
   })
 
   describe('policies', () => {

@@ -75,7 +75,7 @@ export interface ReloadPipelineOptions {
   readonly concurrency?: number
   /** Rescan every so often to apply what events missed (0: never). Default 60000. */
   readonly reconcileIntervalMs?: number
-  /** Time for every window, timer, retry and timestamp of the pipeline. Default `asyncScheduler`. */
+  /** Time for every window, timer, retry and timestamp of the pipeline, and of the registry it creates (unless `registryOptions.scheduler` says otherwise). Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike
   /** Where failures, retries and watcher errors are written. Default: warnings and errors on the console. */
   readonly logger?: PipelineLogger

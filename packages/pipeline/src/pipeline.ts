@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { Subject, defer, filter, firstValueFrom, take, timer, type Observable, type Subscription } from 'rxjs'
+import { BehaviorSubject, Subject, defer, filter, firstValueFrom, take, timer, type Observable, type Subscription } from 'rxjs'
 import { exhaustLatestByKey } from '@hotswap/operators'
 import { createPluginRegistry, type PluginRegistry, type PluginStatus } from '@hotswap/registry'
 import { applyChange, type ApplyContext, type Work } from './apply.js'
@@ -15,6 +15,7 @@ import { foldPluginChange, lookAgain, type PluginChange } from './plugin-change.
 import { discoverPlugins, pluginPathOf } from './plugin-layout.js'
 import { Policy, validatePolicy, type ReloadPolicy } from './policy.js'
 import type { PipelineStatus, ReloadPipeline } from './pipeline-types.js'
+import { scheduledTicks } from './schedule.js'
 import { SlotTable } from './slot.js'
 import { openStateStore, type OpenedStateStore } from './state.js'
 import { statusOf } from './status.js'
@@ -67,6 +68,8 @@ class Pipeline implements ReloadPipeline {
   #lastReload: ReloadResult | undefined
   #closing: Promise<void> | undefined
   readonly #state: OpenedStateStore
+  /** The policy in force, then each change (the Scheduled timer follows it). */
+  readonly #policies: BehaviorSubject<ReloadPolicy>
   #scheduleTimer: Subscription | undefined
   #startDone: (() => void) | undefined
 
@@ -74,6 +77,7 @@ class Pipeline implements ReloadPipeline {
     this.#o = o
     this.#resume = o.policy.kind === 'Disabled' ? Policy.OnChange : o.policy
     this.#policy = o.enabled ? o.policy : Policy.Disabled
+    this.#policies = new BehaviorSubject(this.#policy)
     const { options } = o
     const state = openStateStore(options)
     this.#state = state
@@ -83,6 +87,7 @@ class Pipeline implements ReloadPipeline {
       ...(registryLogger !== undefined ? { logger: registryLogger } : {}),
       ...(options.loader !== undefined ? { loader: options.loader } : {}),
       ...(state.store !== undefined ? { stateStore: state.store } : {}),
+      scheduler: options.registryOptions?.scheduler ?? o.scheduler,
     })
     this.events$ = this.#events.asObservable()
     this.#subscriptions.push(this.registry.events$.subscribe((event) => this.#emit({ type: 'registry', event })))
@@ -132,7 +137,7 @@ class Pipeline implements ReloadPipeline {
       },
     })
     this.#subscriptions.push(source$.pipe(plan).subscribe({ next: (change) => this.#route(change), error: (error: unknown) => this.#watcherError(error) }))
-    this.#schedule()
+    this.#scheduleTimer = scheduledTicks(this.#policies, scheduler).subscribe(() => void this.#flushPending('schedule'))
     const every = this.#o.reconcileIntervalMs
     if (every > 0) this.#subscriptions.push(timer(every, every, scheduler).subscribe(() => void this.#reconcile('interval')))
 
@@ -172,14 +177,6 @@ class Pipeline implements ReloadPipeline {
       this.#route({ ...change, cause })
     }
     return flushed
-  }
-
-  #schedule(): void {
-    this.#scheduleTimer?.unsubscribe()
-    this.#scheduleTimer = undefined
-    if (this.#policy.kind !== 'Scheduled') return
-    const every = this.#policy.intervalMs
-    this.#scheduleTimer = timer(every, every, this.#o.scheduler).subscribe(() => void this.#flushPending('schedule'))
   }
 
   #watcherError(error: unknown): void {
@@ -222,7 +219,7 @@ class Pipeline implements ReloadPipeline {
   #setPolicy(policy: ReloadPolicy): void {
     if (policy.kind !== 'Disabled') this.#resume = policy
     this.#policy = policy
-    this.#schedule()
+    this.#policies.next(policy)
     this.#emit({ type: 'policy', policy, enabled: policy.kind !== 'Disabled', at: this.#o.scheduler.now() })
     if (policy.kind === 'OnChange') this.#flushPending('enable')
   }
@@ -270,6 +267,7 @@ class Pipeline implements ReloadPipeline {
     this.#emit({ type: 'closed', at: this.#o.scheduler.now() })
     this.#events.complete()
     this.#work.complete()
+    this.#policies.complete()
   }
 
   #whenApplied(path: string): Promise<unknown> {

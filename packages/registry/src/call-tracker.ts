@@ -1,3 +1,5 @@
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs'
+import { after } from './clock.js'
 import { DrainTimeoutError } from './errors.js'
 
 interface Pending {
@@ -7,13 +9,19 @@ interface Pending {
 
 /**
  * Counts the calls in flight on one plugin version and lets a drain wait for them or
- * cancel them. Shared by the loaders.
+ * cancel them. Shared by the loaders; the drain bound is scheduled on `scheduler` (the
+ * registry's, from `PrepareOptions.scheduler`).
  *
  * @internal
  */
 export class CallTracker {
   readonly #pending = new Set<Pending>()
   #idle: (() => void) | undefined
+  readonly #scheduler: SchedulerLike
+
+  constructor(scheduler: SchedulerLike = asyncScheduler) {
+    this.#scheduler = scheduler
+  }
 
   /** Calls in flight. */
   get size(): number {
@@ -52,12 +60,12 @@ export class CallTracker {
   /** Waits for the calls in flight up to `timeoutMs`, then cancels the rest; resolves with how many. */
   async drain(timeoutMs: number, label: string, pluginId: string): Promise<number> {
     if (this.#pending.size > 0) {
-      let timer: NodeJS.Timeout | undefined
+      let timer: Subscription | undefined
       await new Promise<void>((resolve) => {
         this.#idle = resolve
-        timer = setTimeout(resolve, timeoutMs)
+        if (Number.isFinite(timeoutMs)) timer = after(this.#scheduler, timeoutMs, resolve)
       })
-      clearTimeout(timer)
+      timer?.unsubscribe()
       this.#idle = undefined
     }
     const left = [...this.#pending]

@@ -12,7 +12,7 @@ export interface EmittedEvent {
   readonly event: string
   /** The payload (JSON; `null` when none was given). */
   readonly payload: JsonValue
-  /** When: `Date.now()`. */
+  /** When: the registry's `scheduler.now()` (ms since the epoch by default). */
   readonly at: number
 }
 
@@ -24,7 +24,7 @@ export interface ConfigChangedEvent {
   readonly id: string
   /** The version now serving with the new config. */
   readonly version: string
-  /** When: `Date.now()`. */
+  /** When: the registry's `scheduler.now()` (ms since the epoch by default). */
   readonly at: number
 }
 
@@ -38,6 +38,6 @@ export interface PluginEvent {
   readonly id: string
   /** The version that emitted it. */
   readonly version: string
-  /** When: `Date.now()`. */
+  /** When: the registry's `scheduler.now()` (ms since the epoch by default). */
   readonly at: number
 }

@@ -18,7 +18,7 @@ export type FailurePhase = 'prepare' | 'drain' | 'state' | 'switch' | 'runtime' 
 
 /** Fields every event has. */
 export interface EventBase {
-  /** When it happened: `Date.now()`. */
+  /** When it happened: the registry's `scheduler.now()` (ms since the epoch by default). */
   readonly at: number
 }
 

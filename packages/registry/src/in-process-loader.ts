@@ -1,4 +1,6 @@
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs'
 import { CallTracker } from './call-tracker.js'
+import { after, within } from './clock.js'
 import type { PluginArtifact } from './artifact.js'
 import { runArtifact, withMappedStack } from './artifact-run.js'
 import { locateInArtifact } from './code-frame.js'
@@ -83,7 +85,8 @@ class InProcessPlugin implements LoadedPlugin {
   #names = new Set<string>()
   #alive = true
   readonly #controller = new AbortController()
-  readonly #tracker = new CallTracker()
+  readonly #tracker: CallTracker
+  readonly #scheduler: SchedulerLike
   readonly #options: PrepareOptions
   readonly #label: string
   readonly #artifact: PluginArtifact
@@ -99,6 +102,8 @@ class InProcessPlugin implements LoadedPlugin {
     this.hasMigrateState = typeof def.migrateState === 'function'
     this.contract = contractOf(def, source.path)
     this.#options = options
+    this.#scheduler = options.scheduler ?? asyncScheduler
+    this.#tracker = new CallTracker(this.#scheduler)
     this.#label = `${String(def.name)}@${String(def.version)} (in-process, ${source.path})`
   }
 
@@ -116,7 +121,7 @@ class InProcessPlugin implements LoadedPlugin {
     let state = init.state
     if (init.migrateFrom !== undefined && init.hasState && def.migrateState !== undefined) {
       try {
-        state = (await withTimeout(Promise.resolve(def.migrateState(state ?? null, init.migrateFrom)), timeoutMs, () => this.#timeout('migrateState()', timeoutMs)))
+        state = (await this.#within(Promise.resolve(def.migrateState(state ?? null, init.migrateFrom)), timeoutMs, () => this.#timeout('migrateState()', timeoutMs)))
       } catch (cause) {
         if (cause instanceof RegistryError) throw cause
         throw new RegistryError('STATE_REJECTED', `migrateState() of ${this.#label} threw: ${(cause as Error).message}`, { cause, pluginId: this.name })
@@ -135,7 +140,7 @@ class InProcessPlugin implements LoadedPlugin {
     }
     let api: unknown
     try {
-      api = await withTimeout(Promise.resolve().then(() => def.setup(ctx)), timeoutMs, () => this.#timeout('setup()', timeoutMs))
+      api = await this.#within(Promise.resolve().then(() => def.setup(ctx)), timeoutMs, () => this.#timeout('setup()', timeoutMs))
       if (api === null || (typeof api !== 'object' && typeof api !== 'function')) {
         throw new TypeError(`setup() returned ${api === null ? 'null' : typeof api}, not an API object`)
       }
@@ -162,29 +167,29 @@ class InProcessPlugin implements LoadedPlugin {
     }
     const timeoutMs = this.#options.callTimeoutMs
     return this.#tracker.run(method, (resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined
+      let timer: Subscription | undefined
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0) {
-        timer = setTimeout(() => reject(new RegistryError('CALL_TIMEOUT', `call "${method}" on ${this.#label} took longer than ${timeoutMs} ms`, { pluginId: this.name })), timeoutMs)
+        timer = after(this.#scheduler, timeoutMs, () => reject(new RegistryError('CALL_TIMEOUT', `call "${method}" on ${this.#label} took longer than ${timeoutMs} ms`, { pluginId: this.name })))
       }
       try {
         const result = (api[method] as (...a: unknown[]) => unknown)(...args)
         if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
           ;(result as PromiseLike<unknown>).then(
             (value) => {
-              clearTimeout(timer)
+              timer?.unsubscribe()
               resolve(this.#result(method, value))
             },
             (error: unknown) => {
-              clearTimeout(timer)
+              timer?.unsubscribe()
               reject(this.#map(error, this.#artifact))
             },
           )
         } else {
-          clearTimeout(timer)
+          timer?.unsubscribe()
           resolve(this.#result(method, result))
         }
       } catch (error) {
-        clearTimeout(timer)
+        timer?.unsubscribe()
         reject(this.#map(error, this.#artifact))
       }
     })
@@ -213,7 +218,7 @@ class InProcessPlugin implements LoadedPlugin {
     const def = this.#def
     if (def?.saveState === undefined) return undefined
     try {
-      return await withTimeout(Promise.resolve().then(() => def.saveState?.()), timeoutMs, () =>
+      return await this.#within(Promise.resolve().then(() => def.saveState?.()), timeoutMs, () =>
         new RegistryError('SAVE_STATE_FAILED', `saveState() of ${this.#label} did not finish within ${timeoutMs} ms`, { pluginId: this.name }),
       )
     } catch (cause) {
@@ -228,7 +233,7 @@ class InProcessPlugin implements LoadedPlugin {
     this.#alive = false
     this.#controller.abort()
     if (def.dispose !== undefined && this.#api !== undefined) {
-      await withTimeout(Promise.resolve().then(() => def.dispose?.()), timeoutMs, () => this.#timeout('dispose()', timeoutMs)).catch((error: unknown) => {
+      await this.#within(Promise.resolve().then(() => def.dispose?.()), timeoutMs, () => this.#timeout('dispose()', timeoutMs)).catch((error: unknown) => {
         this.#options.log({ level: 'warn', message: `dispose() of ${this.#label} failed: ${(error as Error).message}` })
       })
     }
@@ -246,6 +251,11 @@ class InProcessPlugin implements LoadedPlugin {
     const line = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) =>
       this.#options.log({ level, message: `[${this.name}@${this.version}] ${format(...args)}` })
     return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') }
+  }
+
+  /** `work`, bounded by `timeoutMs` on the registry's scheduler. */
+  #within<T>(work: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
+    return within(work, timeoutMs, onTimeout, this.#scheduler)
   }
 
   #timeout(what: string, timeoutMs: number): RegistryError {
@@ -276,14 +286,4 @@ function contractOf(def: PluginDefinition<object>, path: string): PluginContract
   } catch (error) {
     throw new RegistryError('INVALID_PLUGIN', `${path}: ${(error as Error).message}`, { pluginId: def.name })
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(onTimeout()), timeoutMs)
-    }),
-  ]).finally(() => clearTimeout(timer))
 }

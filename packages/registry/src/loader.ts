@@ -1,3 +1,4 @@
+import type { SchedulerLike } from 'rxjs'
 import type { RegistryError } from './errors.js'
 import type { JsonValue } from '@hotswap/state-store'
 import type { PluginArtifact } from './artifact.js'
@@ -19,6 +20,8 @@ export interface PrepareOptions {
   readonly callTimeoutMs?: number | undefined
   /** Where plugin `ctx.log` lines and loader warnings go. */
   readonly log: (entry: LoaderLogEntry) => void
+  /** The registry's scheduler: schedule this version's timeouts on it. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike | undefined
 }
 
 /** What `setup()` of a new version receives from the registry. */

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { MessageChannel } from 'node:worker_threads'
 import type { ResourceLimits } from 'node:worker_threads'
+import type { SchedulerLike } from 'rxjs'
 import type { PluginArtifact } from './artifact.js'
 import { bundleFile, runnableCode } from './artifact-run.js'
 import { RegistryError } from './errors.js'
@@ -109,7 +110,7 @@ class Pool implements PoolLoader {
 
   async prepare(artifact: PluginArtifact, options: PrepareOptions): Promise<LoadedPlugin> {
     if (this.#closed) throw new RegistryError('CLOSED', 'the pool loader is closed')
-    const host = this.#place()
+    const host = this.#place(options.scheduler)
     const { port1, port2 } = new MessageChannel()
     const linesPerSecond = Math.max(1, this.#options.output?.linesPerSecond ?? 1000)
     let tenant
@@ -147,7 +148,7 @@ class Pool implements PoolLoader {
     await Promise.all(workers.map((w) => w.terminate()))
   }
 
-  #place(): PoolWorker {
+  #place(scheduler: SchedulerLike | undefined): PoolWorker {
     let best: PoolWorker | undefined
     for (const worker of this.#workers) if (worker.alive && (best === undefined || worker.size < best.size)) best = worker
     if (best !== undefined && (best.size === 0 || this.#workers.size >= this.#size)) return best
@@ -155,6 +156,7 @@ class Pool implements PoolLoader {
       resourceLimits: this.#options.resourceLimits ?? { maxOldGenerationSizeMb: 1024 },
       execArgv: this.#options.execArgv ?? [],
       dropTimeoutMs: this.#dropTimeoutMs,
+      scheduler,
       onEnd: (ended) => this.#workers.delete(ended),
     })
     this.#workers.add(worker)

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import type { MessagePort, ResourceLimits } from 'node:worker_threads'
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs'
+import { after } from './clock.js'
 import { RegistryError } from './errors.js'
 import { POOL_BOOTSTRAP, TENANT_BOOTSTRAP } from './pool-bootstrap.js'
 
@@ -15,7 +17,7 @@ interface ControlReply {
 interface Pending {
   readonly resolve: (reply: ControlReply) => void
   readonly reject: (error: RegistryError) => void
-  readonly timer: NodeJS.Timeout
+  readonly timer: Subscription
 }
 
 /**
@@ -82,6 +84,8 @@ export interface PoolWorkerOptions {
   readonly dropTimeoutMs: number
   /** Called once when the worker ended (crash, terminate, stuck). */
   readonly onEnd: (worker: PoolWorker) => void
+  /** The registry's scheduler, for the control requests' timeouts. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike | undefined
 }
 
 /**
@@ -196,11 +200,11 @@ export class PoolWorker {
   #request(message: Record<string, unknown> & { tid: number }, timeoutMs: number, transfer: MessagePort[] = []): Promise<ControlReply> {
     if (!this.#alive) return Promise.reject(new RegistryError('WORKER_CRASHED', 'the pool worker has ended'))
     return new Promise<ControlReply>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = after(this.#options.scheduler ?? asyncScheduler, timeoutMs, () => {
         this.#pending.delete(message.tid)
         this.hold()
         reject(new RegistryError('SETUP_TIMEOUT', `the pool worker did not answer "${String(message.op)}" within ${timeoutMs} ms`))
-      }, timeoutMs)
+      })
       this.#pending.set(message.tid, { resolve, reject, timer })
       this.hold()
       this.#control.postMessage(message, transfer)
@@ -217,7 +221,7 @@ export class PoolWorker {
     const pending = this.#pending.get(reply.tid)
     if (pending === undefined) return
     this.#pending.delete(reply.tid)
-    clearTimeout(pending.timer)
+    pending.timer.unsubscribe()
     this.hold()
     pending.resolve(reply)
   }
@@ -228,7 +232,7 @@ export class PoolWorker {
     this.#control.close()
     const error = new RegistryError('WORKER_CRASHED', `the pool worker exited with code ${code}${this.#cause instanceof Error ? `: ${this.#cause.message}` : ''}`, { cause: this.#cause })
     for (const pending of this.#pending.values()) {
-      clearTimeout(pending.timer)
+      pending.timer.unsubscribe()
       pending.reject(error)
     }
     this.#pending.clear()

@@ -1,6 +1,6 @@
 import type { HostService } from './contract.js'
 import type { ServiceGrants } from './services.js'
-import type { Observable } from 'rxjs'
+import type { Observable, SchedulerLike } from 'rxjs'
 import type { RegistryError } from './errors.js'
 import type { RegistryEvent } from './events.js'
 import type { PluginHandle, UnknownApi } from './handle.js'
@@ -53,6 +53,13 @@ export interface RegistryOptions {
   readonly keepPrevious?: boolean | undefined
   /** Where log lines go besides `events$`. Default `console`. */
   readonly logger?: RegistryLogger | undefined
+  /**
+   * The registry's clock: event times are `scheduler.now()`, and every timeout of the registry
+   * (the gate, the drain) and of its loaders (calls, setup, dispose; they get it in
+   * {@link PrepareOptions}) is scheduled on it, so tests can run them on virtual time
+   * (`TestScheduler`). Default `asyncScheduler`.
+   */
+  readonly scheduler?: SchedulerLike | undefined
   /** Per-plugin config, by plugin id (JSON): `ctx.config`, validated by the plugin's `config` schema when it has one. Change it with `configure()`. */
   readonly config?: Readonly<Record<string, unknown>> | undefined
   /** Host services plugins may use (`uses: [...]`): each a function or an object of functions returning values, promises or async iterables. */
@@ -75,7 +82,7 @@ export interface PluginStatus {
   readonly hash: string
   /** The loader of the serving version. */
   readonly loader: string
-  /** When the serving version started serving (ms since the epoch). */
+  /** When the serving version started serving (`scheduler.now()`: ms since the epoch by default). */
   readonly loadedAt: number
   /** Successful reloads so far. */
   readonly reloadCount: number

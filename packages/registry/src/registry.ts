@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { Subject } from 'rxjs'
-import type { Observable } from 'rxjs'
+import { Subject, asyncScheduler } from 'rxjs'
+import type { Observable, SchedulerLike } from 'rxjs'
 import { major } from 'semver'
 import { RegistryError } from './errors.js'
 import type { FailurePhase, RegistryEvent } from './events.js'
@@ -23,6 +23,7 @@ import { memoryStateStore } from './state-store.js'
 import type { PluginStateSnapshot, RegistryStateStore } from './state-store.js'
 import type { PluginRegistry, PluginStatus, RegistryLogger, RegistryOptions } from './registry-types.js'
 import { wasmLoader } from './wasm-loader.js'
+import { durationClock, within } from './clock.js'
 import { workerLoader } from './worker-loader.js'
 
 /**
@@ -120,6 +121,8 @@ class Registry implements PluginRegistry {
   readonly #disposals = new Set<Promise<void>>()
   readonly #keepPrevious: boolean
   readonly #logger: RegistryLogger
+  readonly #scheduler: SchedulerLike
+  readonly #elapsed: () => number
   readonly #entries = new Map<string, Entry>()
   readonly #byPath = new Map<string, Entry>()
   readonly #pending = new Set<string>()
@@ -140,11 +143,13 @@ class Registry implements PluginRegistry {
     this.#callTimeoutMs = limit(options, 'callTimeoutMs', 30_000)
     this.#keepPrevious = options.keepPrevious ?? true
     this.#logger = options.logger ?? console
+    this.#scheduler = options.scheduler ?? asyncScheduler
+    this.#elapsed = durationClock(this.#scheduler)
     this.events$ = this.#events.asObservable()
     this.#contract = new RegistryContract(options, {
       graph: () => this.#graph(),
       handle: (id) => this.#stable(id),
-      emit: (id, version, event, payload) => this.#emit({ type: 'emitted', id, version, event, payload, at: Date.now() }),
+      emit: (id, version, event, payload) => this.#emit({ type: 'emitted', id, version, event, payload, at: this.#scheduler.now() }),
     })
   }
 
@@ -160,10 +165,10 @@ class Registry implements PluginRegistry {
       throw new RegistryError('ALREADY_LOADED', `${abs} is already loaded; use reload()`, { pluginId: this.#byPath.get(abs)?.id })
     }
     this.#pending.add(abs)
-    const started = performance.now()
+    const started = this.#elapsed()
     const life = new Lifecycle(abs)
     life.to('Loading')
-    this.#emit({ type: 'loading', path: abs, at: Date.now() })
+    this.#emit({ type: 'loading', path: abs, at: this.#scheduler.now() })
     let plugin: LoadedPlugin | undefined
     let reserved: string | undefined
     const who: { id: string | undefined } = { id: undefined }
@@ -194,7 +199,7 @@ class Registry implements PluginRegistry {
         previous: undefined,
         gate: undefined,
         gone: undefined,
-        loadedAt: Date.now(),
+        loadedAt: this.#scheduler.now(),
         reloadCount: 0,
         failedReloads: 0,
         lastError: undefined,
@@ -211,15 +216,15 @@ class Registry implements PluginRegistry {
         path: abs,
         hash: source.hash,
         loader: entry.loader,
-        durationMs: performance.now() - started,
-        at: Date.now(),
+        durationMs: this.#elapsed() - started,
+        at: this.#scheduler.now(),
       })
       return this.#status(entry)
     } catch (cause) {
       const error = asRegistryError(cause, 'LOAD_FAILED', `loading ${abs} failed`)
       if (plugin !== undefined) this.#background(this.#disposeAll(plugin.name, [plugin]))
       life.to('Failed')
-      this.#emit({ type: 'failed', id: plugin?.name, path: abs, phase: 'prepare', error, serving: undefined, at: Date.now() })
+      this.#emit({ type: 'failed', id: plugin?.name, path: abs, phase: 'prepare', error, serving: undefined, at: this.#scheduler.now() })
       throw error
     } finally {
       this.#pending.delete(abs)
@@ -254,7 +259,7 @@ class Registry implements PluginRegistry {
     if (entry === undefined) return undefined
     try {
       const status = await this.#serial(entry, () => this.#reload(entry, undefined, undefined))
-      this.#emit({ type: 'configChanged', id, version: status.version, at: Date.now() })
+      this.#emit({ type: 'configChanged', id, version: status.version, at: this.#scheduler.now() })
       return status
     } catch (error) {
       restore()
@@ -404,8 +409,8 @@ class Registry implements PluginRegistry {
     this.#assertOpen()
     const old = entry.active
     entry.life.to('Reloading')
-    this.#emit({ type: 'reloading', id: entry.id, from: old.version, path: entry.path, at: Date.now() })
-    const t0 = performance.now()
+    this.#emit({ type: 'reloading', id: entry.id, from: old.version, path: entry.path, at: this.#scheduler.now() })
+    const t0 = this.#elapsed()
     let next: LoadedPlugin | undefined
     let phase: FailurePhase = 'prepare'
     let snapshot: PluginStateSnapshot | undefined
@@ -431,12 +436,12 @@ class Registry implements PluginRegistry {
         const init: SetupInit = old.alive ? { hasState: false, previousVersion: old.version } : await this.#initAfterLoss(entry, old, next)
         await next.setup({ ...init, host }, this.#setupTimeoutMs)
       }
-      t1 = performance.now()
+      t1 = this.#elapsed()
       phase = 'drain'
       const gate = this.#closeGate(entry)
       try {
         cancelled = old.alive ? await old.drain(this.#drainTimeoutMs) : 0
-        t2 = performance.now()
+        t2 = this.#elapsed()
         phase = 'state'
         if (liveState) {
           const incoming = next
@@ -445,15 +450,15 @@ class Registry implements PluginRegistry {
             await incoming.setup({ ...(saved === undefined ? { hasState: false, previousVersion: old.version } : this.#initFor(saved, incoming, false)), host }, this.#setupTimeoutMs)
             return saved
           }
-          snapshot = await withinBudget(move(), this.#gateTimeoutMs, () =>
+          const held = (): RegistryError =>
             new RegistryError(
               'GATE_TIMEOUT',
               `reloading ${entry.id}: moving the state from ${old.version} and setting up ${incoming.version} held callers for more than ${this.#gateTimeoutMs} ms (gateTimeoutMs); ${old.version} resumed with its state, ${incoming.version} was dropped`,
               { pluginId: entry.id },
-            ),
-          )
+            )
+          snapshot = await within(move(), this.#gateTimeoutMs, held, this.#scheduler)
         }
-        t3 = performance.now()
+        t3 = this.#elapsed()
         phase = 'switch'
         this.#assertOpen()
         entry.active = next
@@ -467,10 +472,10 @@ class Registry implements PluginRegistry {
       entry.failedReloads++
       entry.lastError = error
       entry.life.to('Failed')
-      this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase, error, serving: old.alive ? old.version : undefined, at: Date.now() })
+      this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase, error, serving: old.alive ? old.version : undefined, at: this.#scheduler.now() })
       throw error
     }
-    const t4 = performance.now()
+    const t4 = this.#elapsed()
     this.#watchExit(entry, next)
     const kept = entry.previous
     entry.previous = undefined
@@ -480,7 +485,7 @@ class Registry implements PluginRegistry {
     else if (this.#keepPrevious && old.alive) entry.previous = { plugin: old, snapshot, hash: entry.hash, loader: entry.loader }
     entry.hash = source.hash
     entry.loader = loader.name
-    entry.loadedAt = Date.now()
+    entry.loadedAt = this.#scheduler.now()
     entry.reloadCount++
     entry.life.to('Running')
     this.#emit({
@@ -492,7 +497,7 @@ class Registry implements PluginRegistry {
       loader: loader.name,
       phases: { prepareMs: t1 - t0, drainMs: t2 - t1, stateMs: t3 - t2, switchMs: t4 - t3 },
       cancelledCalls: cancelled,
-      at: Date.now(),
+      at: this.#scheduler.now(),
     })
     const toDispose = (sameBytes ? [old] : [kept?.plugin, entry.previous === undefined ? old : undefined]).filter((p): p is LoadedPlugin => p !== undefined)
     this.#background(this.#disposeAll(entry.id, toDispose))
@@ -515,7 +520,7 @@ class Registry implements PluginRegistry {
       entry.previous = undefined
       entry.hash = kept.hash
       entry.loader = kept.loader
-      entry.loadedAt = Date.now()
+      entry.loadedAt = this.#scheduler.now()
       this.#watchExit(entry, kept.plugin)
     } finally {
       entry.gate = undefined
@@ -524,10 +529,10 @@ class Registry implements PluginRegistry {
     entry.life.to('Running')
     if (kept.snapshot !== undefined) {
       await this.#store
-        .save({ ...kept.snapshot, timestamp: Date.now(), metadata: { ...kept.snapshot.metadata, reason: 'rollback' } })
+        .save({ ...kept.snapshot, timestamp: this.#scheduler.now(), metadata: { ...kept.snapshot.metadata, reason: 'rollback' } })
         .catch((error: unknown) => this.#log({ level: 'warn', message: `saving the rollback snapshot of ${entry.id}: ${(error as Error).message}` }, entry.id))
     }
-    this.#emit({ type: 'rolledBack', id: entry.id, from: current.version, to: kept.plugin.version, at: Date.now() })
+    this.#emit({ type: 'rolledBack', id: entry.id, from: current.version, to: kept.plugin.version, at: this.#scheduler.now() })
     this.#background(this.#disposeAll(entry.id, [current]))
     return { value: this.#status(entry) }
   }
@@ -540,7 +545,7 @@ class Registry implements PluginRegistry {
       await plugin.drain(this.#drainTimeoutMs)
       await this.#saveState(entry, plugin, 'unload').catch((cause: unknown) => {
         const error = asRegistryError(cause, 'SAVE_STATE_FAILED', `saving the state of ${entry.id} on unload failed`)
-        this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase: 'unload', error, serving: undefined, at: Date.now() })
+        this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase: 'unload', error, serving: undefined, at: this.#scheduler.now() })
       })
     }
     await this.#disposeAll(entry.id, [plugin, entry.previous?.plugin].filter((p): p is LoadedPlugin => p !== undefined))
@@ -548,7 +553,7 @@ class Registry implements PluginRegistry {
     entry.life.to('Unloaded')
     this.#entries.delete(entry.id)
     this.#byPath.delete(entry.path)
-    this.#emit({ type: 'unloaded', id: entry.id, version: plugin.version, at: Date.now() })
+    this.#emit({ type: 'unloaded', id: entry.id, version: plugin.version, at: this.#scheduler.now() })
   }
 
   // --- helpers -------------------------------------------------------------------------
@@ -589,7 +594,7 @@ class Registry implements PluginRegistry {
       pluginId: entry.id,
       pluginVersion: plugin.version,
       schemaVersion: 1,
-      timestamp: Date.now(),
+      timestamp: this.#scheduler.now(),
       data,
       metadata: { reason, loader: entry.loader, hash: entry.hash },
     }
@@ -626,7 +631,7 @@ class Registry implements PluginRegistry {
         ? `no snapshot of ${entry.id} was ever saved, so ${next.version} starts without state`
         : `${next.version} starts from the snapshot of ${from.version} saved at ${new Date(from.timestamp).toISOString()}${init.hasState ? '' : ' (which it cannot take; it starts without state)'}`
     this.#log({ level: 'warn', message: `${entry.id}: the in-memory state of ${old.version} since its last saved snapshot is lost (${reason}); ${kept}` }, entry.id)
-    this.#emit({ type: 'stateLost', id: entry.id, version: old.version, reason, restoredFrom: init.hasState ? from : undefined, at: Date.now() })
+    this.#emit({ type: 'stateLost', id: entry.id, version: old.version, reason, restoredFrom: init.hasState ? from : undefined, at: this.#scheduler.now() })
     return init
   }
 
@@ -652,7 +657,7 @@ class Registry implements PluginRegistry {
       if (entry.active !== plugin) return
       entry.lastError = error
       if (entry.life.state === 'Running') entry.life.to('Failed')
-      this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase: 'runtime', error, serving: undefined, at: Date.now() })
+      this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase: 'runtime', error, serving: undefined, at: this.#scheduler.now() })
     })
   }
 
@@ -690,12 +695,13 @@ class Registry implements PluginRegistry {
       loadTimeoutMs: this.#loadTimeoutMs,
       callTimeoutMs: this.#callTimeoutMs,
       log: (entry) => this.#log(entry, who.id),
+      scheduler: this.#scheduler,
     }
   }
 
   #log(entry: LoaderLogEntry, id: string | undefined): void {
     this.#logger[entry.level](entry.message)
-    this.#emit({ type: 'log', id, level: entry.level, message: entry.message, at: Date.now() })
+    this.#emit({ type: 'log', id, level: entry.level, message: entry.message, at: this.#scheduler.now() })
   }
 
   #emit(event: RegistryEvent): void {
@@ -745,16 +751,4 @@ function limit(options: RegistryOptions, key: keyof RegistryOptions & `${string}
     throw new RegistryError('INVALID_OPTIONS', `${key} must be a number of milliseconds >= 0 (Infinity for no limit), got ${String(value)}`)
   }
   return value
-}
-
-function withinBudget<T>(work: Promise<T>, budgetMs: number, onTimeout: () => RegistryError): Promise<T> {
-  if (!Number.isFinite(budgetMs)) return work
-  let timer: NodeJS.Timeout | undefined
-  work.catch(() => undefined)
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(onTimeout()), budgetMs)
-    }),
-  ]).finally(() => clearTimeout(timer))
 }

@@ -65,7 +65,7 @@ class WasmPlugin implements LoadedPlugin {
   #functions = new Map<string, WasmFunction>()
   #exports: WasmExports | undefined
   #alive = true
-  readonly #tracker = new CallTracker()
+  readonly #tracker: CallTracker
   readonly #options: PrepareOptions
   readonly #label: string
 
@@ -74,6 +74,7 @@ class WasmPlugin implements LoadedPlugin {
     this.name = name
     this.version = version
     this.#options = options
+    this.#tracker = new CallTracker(options.scheduler)
     this.#label = `${name}@${version} (wasm, ${source.path})`
     this.hasSaveState = wasm.Module.exports(module).some((e) => e.name === SAVE && e.kind === 'function')
   }

@@ -1,6 +1,8 @@
 import { MessageChannel, Worker } from 'node:worker_threads'
 import type { ResourceLimits } from 'node:worker_threads'
 import { RegistryError } from './errors.js'
+import { asyncScheduler } from 'rxjs'
+import { after } from './clock.js'
 import type { LoadedPlugin, Loader, PrepareOptions } from './loader.js'
 import type { PluginArtifact as PluginSource } from './artifact.js'
 import { WORKER_BOOTSTRAP } from './worker-bootstrap.js'
@@ -73,7 +75,7 @@ class WorkerLoader implements Loader {
     } finally {
       // Boot the next spare a little later, so it does not compete with this reload's drain,
       // state move and switch for the CPU.
-      setTimeout(() => this.#refill(), 20).unref()
+      after(options.scheduler ?? asyncScheduler, 20, () => this.#refill(), true)
     }
   }
 

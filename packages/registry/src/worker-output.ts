@@ -1,3 +1,5 @@
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs'
+import { durationClock, every } from './clock.js'
 import type { LoaderLogEntry } from './loader.js'
 
 /** How much output one plugin version may send to the host's log. */
@@ -24,14 +26,19 @@ export class OutputMeter {
   readonly #log: (entry: LoaderLogEntry) => void
   #label: () => string
   #tokens: number
-  #last = performance.now()
+  readonly #scheduler: SchedulerLike
+  readonly #clock: () => number
+  #last: number
   #dropped = 0
   #droppedTotal = 0
-  #timer: NodeJS.Timeout | undefined
+  #timer: Subscription | undefined
   readonly #partial = new Map<'stdout' | 'stderr', string>()
   #closed = false
 
-  constructor(budget: OutputBudget | undefined, label: () => string, log: (entry: LoaderLogEntry) => void) {
+  constructor(budget: OutputBudget | undefined, label: () => string, log: (entry: LoaderLogEntry) => void, scheduler: SchedulerLike = asyncScheduler) {
+    this.#scheduler = scheduler
+    this.#clock = durationClock(scheduler)
+    this.#last = this.#clock()
     this.#rate = Math.max(1, budget?.linesPerSecond ?? 1000)
     this.#maxLine = Math.max(80, budget?.maxLineLength ?? 8192)
     this.#tokens = this.#rate
@@ -83,7 +90,7 @@ export class OutputMeter {
     this.#closed = true
     for (const [stream, rest] of this.#partial) this.line(stream === 'stdout' ? 'info' : 'warn', rest)
     this.#partial.clear()
-    clearInterval(this.#timer)
+    this.#timer?.unsubscribe()
     this.#timer = undefined
     this.#report()
   }
@@ -99,7 +106,7 @@ export class OutputMeter {
   }
 
   #refill(): void {
-    const now = performance.now()
+    const now = this.#clock()
     this.#tokens = Math.min(this.#rate, this.#tokens + ((now - this.#last) / 1000) * this.#rate)
     this.#last = now
   }
@@ -109,8 +116,7 @@ export class OutputMeter {
     this.#dropped += n
     this.#droppedTotal += n
     if (this.#timer === undefined) {
-      this.#timer = setInterval(() => this.#report(), 1000)
-      this.#timer.unref()
+      this.#timer = every(this.#scheduler, 1000, () => this.#report(), true)
     }
   }
 

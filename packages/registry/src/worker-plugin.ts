@@ -1,5 +1,7 @@
 import type { MessagePort, Worker } from 'node:worker_threads'
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs'
 import { CallTracker } from './call-tracker.js'
+import { after } from './clock.js'
 import { uncloneablePath } from './clone-path.js'
 import { RegistryError } from './errors.js'
 import type { LoadedPlugin, PrepareOptions, SetupInit } from './loader.js'
@@ -60,7 +62,7 @@ interface Request {
   readonly reject: (error: unknown) => void
   /** The method, for a call. */
   readonly method?: string | undefined
-  timer?: NodeJS.Timeout | undefined
+  timer?: Subscription | undefined
 }
 
 /**
@@ -84,7 +86,8 @@ export class WorkerPlugin implements LoadedPlugin {
   readonly #options: PrepareOptions
   readonly #output: OutputMeter
   readonly #requests = new Map<number, Request>()
-  readonly #tracker = new CallTracker()
+  readonly #tracker: CallTracker
+  readonly #scheduler: SchedulerLike
   readonly #exitListeners = new Set<(error: RegistryError) => void>()
   #nextId = 1
   #alive = true
@@ -101,7 +104,9 @@ export class WorkerPlugin implements LoadedPlugin {
     this.#online = spawned.online
     this.#source = source
     this.#options = options
-    this.#output = new OutputMeter(output, () => (this.name === '' ? source.path : `${this.name}@${this.version}`), options.log)
+    this.#scheduler = options.scheduler ?? asyncScheduler
+    this.#tracker = new CallTracker(this.#scheduler)
+    this.#output = new OutputMeter(output, () => (this.name === '' ? source.path : `${this.name}@${this.version}`), options.log, this.#scheduler)
     this.#contractHost = new WorkerContractHost(
       this.#port,
       () => this.name,
@@ -207,11 +212,11 @@ export class WorkerPlugin implements LoadedPlugin {
       const request: Request = { resolve, reject, method }
       const timeoutMs = this.#options.callTimeoutMs
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0) {
-        request.timer = setTimeout(() => {
+        request.timer = after(this.#scheduler, timeoutMs, () => {
           this.#forget(id)
           reject(new RegistryError('CALL_TIMEOUT', `call "${method}" on ${this.#label} took longer than ${timeoutMs} ms; the worker was terminated`, { pluginId: this.name }))
           this.#kill(new RegistryError('WORKER_CRASHED', `${this.#label} was terminated after call "${method}" timed out (callTimeoutMs ${timeoutMs})`, { pluginId: this.name }))
-        }, timeoutMs)
+        })
       }
       this.#requests.set(id, request)
       this.#hold()
@@ -219,7 +224,7 @@ export class WorkerPlugin implements LoadedPlugin {
         this.#port.postMessage({ id, op: 'call', method, args })
       } catch (error) {
         this.#forget(id)
-        clearTimeout(request.timer)
+        request.timer?.unsubscribe()
         const where = uncloneablePath(args, 'args')
         reject(
           where === undefined
@@ -278,12 +283,12 @@ export class WorkerPlugin implements LoadedPlugin {
     return new Promise((resolve, reject) => {
       const id = this.#nextId++
       const request: Request = { resolve, reject }
-      request.timer = setTimeout(() => {
+      request.timer = after(this.#scheduler, timeoutMs, () => {
         this.#forget(id)
         const error = onTimeout()
         reject(error)
         if (killOnTimeout) this.#kill(error)
-      }, timeoutMs)
+      })
       this.#requests.set(id, request)
       this.#hold()
       this.#port.postMessage({ id, ...message })
@@ -320,7 +325,7 @@ export class WorkerPlugin implements LoadedPlugin {
       return
     }
     this.#forget(message.id)
-    if (request.timer !== undefined) clearTimeout(request.timer)
+    request.timer?.unsubscribe()
     if (message.ok) {
       const stream = message.stream
       if (stream === undefined) request.resolve(message.value)
@@ -419,7 +424,7 @@ export class WorkerPlugin implements LoadedPlugin {
     this.#requests.clear()
     this.#hold()
     for (const request of requests) {
-      clearTimeout(request.timer)
+      request.timer?.unsubscribe()
       request.reject(error)
     }
     this.#tracker.rejectAll(error)

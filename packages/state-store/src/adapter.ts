@@ -53,14 +53,14 @@ export interface MigratedEvent {
  * const store = await createStateStore({
  *   adapter: fileAdapter({ dir: './state' }),
  *   onEvent: (event) => {
- *     if (event.type === 'lock-taken-over') console.warn(`took over ${event.location} from dead pid ${event.previousPid ?? '?'}`)
+ *     if (event.type === 'lockTakenOver') console.warn(`took over ${event.location} from dead pid ${event.previousPid ?? '?'}`)
  *   },
  * })
  * ```
  */
 export interface LockTakenOverEvent {
-  /** Always `'lock-taken-over'`. */
-  readonly type: 'lock-taken-over'
+  /** Always `'lockTakenOver'`. */
+  readonly type: 'lockTakenOver'
   /** The lock (for the file adapter, the path of `.lock`). */
   readonly location: string
   /** The pid written in the stale lock, `undefined` when the lock file was unreadable. */

@@ -56,7 +56,7 @@ describe('one store per directory', () => {
     expect(JSON.parse(await readFile(join(dir, '.lock'), 'utf8'))).toMatchObject({ pid: child.pid })
     const events: StateStoreEvent[] = []
     const store = await createStateStore({ adapter: fileAdapter({ dir }), onEvent: (e) => events.push(e) })
-    expect(events).toEqual([{ type: 'lock-taken-over', location: join(dir, '.lock'), previousPid: child.pid }])
+    expect(events).toEqual([{ type: 'lockTakenOver', location: join(dir, '.lock'), previousPid: child.pid }])
     expect(JSON.parse(await readFile(join(dir, '.lock'), 'utf8'))).toMatchObject({ pid: process.pid })
     await store.save(createSnapshot({ pluginId: 'p', pluginVersion: '1.0.0', data: 1 }))
     await store.close()

@@ -23,13 +23,13 @@ export interface SavedEvent {
  *
  * @example
  * ```ts
- * store.on('rolled-back', ({ pluginId, snapshot, discarded }: RolledBackEvent) =>
+ * store.on('rolledBack', ({ pluginId, snapshot, discarded }: RolledBackEvent) =>
  *   console.log(`${pluginId}: back to ${snapshot.pluginVersion}, dropped ${discarded.pluginVersion}`))
  * ```
  */
 export interface RolledBackEvent {
-  /** Always `'rolled-back'`. */
-  readonly type: 'rolled-back'
+  /** Always `'rolledBack'`. */
+  readonly type: 'rolledBack'
   /** The plugin. */
   readonly pluginId: string
   /** The snapshot that is current now. */
@@ -73,7 +73,7 @@ export type StateStoreEvent = AdapterEvent | SavedEvent | RolledBackEvent | Clea
  *
  * @example
  * ```ts
- * const watched: StateStoreEventType[] = ['saved', 'rolled-back', 'corrupt']
+ * const watched: StateStoreEventType[] = ['saved', 'rolledBack', 'corrupt']
  * for (const type of watched) store.on(type, (event) => console.log(event.type))
  * ```
  */

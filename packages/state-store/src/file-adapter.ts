@@ -93,7 +93,7 @@ class FileAdapter implements StateAdapter {
       })
       const dir = await realpath(this.#dir)
       this.#lock = await acquireDirLock(dir, (previousPid) =>
-        this.#emit({ type: 'lock-taken-over', location: join(dir, '.lock'), previousPid }),
+        this.#emit({ type: 'lockTakenOver', location: join(dir, '.lock'), previousPid }),
       )
       for (const entry of await readdir(this.#dir)) {
         if (TEMP_NAME.test(entry)) {

@@ -59,7 +59,7 @@ describe.each(kinds)('createStateStore on the %s adapter', (_name, makeAdapter) 
     expect((await store.rollback('p')).data).toEqual({ n: 1 })
     await expect(store.rollback('p')).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('no earlier') })
     await expect(store.rollback('never')).rejects.toMatchObject({ code: 'NOT_FOUND' })
-    const rolled = events.filter((e) => e.type === 'rolled-back')
+    const rolled = events.filter((e) => e.type === 'rolledBack')
     expect(rolled.map((e) => [(e.discarded.data as { n: number }).n, (e.snapshot.data as { n: number }).n])).toEqual([
       [3, 2],
       [2, 1],

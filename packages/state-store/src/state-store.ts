@@ -250,7 +250,7 @@ class Store implements StateStore {
         )
       }
       await this.#adapter.pop(pluginId)
-      this.emit({ type: 'rolled-back', pluginId, snapshot: previous, discarded: current })
+      this.emit({ type: 'rolledBack', pluginId, snapshot: previous, discarded: current })
       return previous as StateSnapshot<T>
     })
   }

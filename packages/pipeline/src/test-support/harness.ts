@@ -114,3 +114,14 @@ export function usePipeline(): { readonly dirs: Dirs; readonly logs: string[]; s
     },
   }
 }
+
+/** Two full garbage collections with a turn of the event loop between them (flag set at run time). */
+export async function fullGc(): Promise<void> {
+  const { setFlagsFromString } = await import('node:v8')
+  const { runInNewContext } = await import('node:vm')
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  gc()
+  await new Promise((r) => setImmediate(r))
+  gc()
+}
