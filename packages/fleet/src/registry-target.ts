@@ -17,6 +17,10 @@ export interface FleetRegistryLike {
   relocate(id: string, newPath: string): Promise<unknown>
   /** Reloads a plugin from its path through the registry's reload protocol. */
   reload(idOrPath: string): Promise<unknown>
+  /** Drains, saves the state of and forgets a plugin. */
+  unload(idOrPath: string): Promise<unknown>
+  /** Where a loaded plugin is loaded from. */
+  status(id: string): { readonly path: string }
 }
 
 /** Options of {@link registryTarget}. */
@@ -28,7 +32,9 @@ export interface RegistryTargetOptions {
 /**
  * A {@link FleetTarget} that writes each artifact into its own folder and loads it through a
  * plugin registry: the first version with `load`, later ones with `relocate` + `reload`, so
- * the registry's reload protocol (drain, state hand-over, switch) applies and no call fails.
+ * the registry's reload protocol (drain, state hand-over, switch) applies and no call fails;
+ * `remove` unloads. For a host with a reload pipeline, put versions in service through the
+ * pipeline instead (as `hotswap-host` does), so its events, retries and breaker apply.
  *
  * A version folder is written whole before it is used: files go to a temp folder that is
  * renamed into place. A folder already there is reused only if its files still hash to the
@@ -54,6 +60,14 @@ export function registryTarget(registry: FleetRegistryLike, options: RegistryTar
       } else {
         await registry.load(folder)
       }
+    },
+    async remove(id) {
+      if (registry.has(id)) await registry.unload(id)
+    },
+    async current(id) {
+      if (!registry.has(id)) return undefined
+      const path = registry.status(id).path
+      return dirname(path) === join(root, id) ? hashFolder(path) : undefined
     },
   }
 }
