@@ -294,7 +294,7 @@ class Host implements FleetHost {
 
   /** The fleet wants no version of `id` (a first version rolled back): take it out of service. */
   async #remove(id: string, record: RolloutRecord): Promise<void> {
-    const remove = this.#options.target.remove
+    const target = this.#options.target
     let current = this.#serving.get(id)?.hash
     if (current === undefined) {
       // Only at the first look after a start: the target may still serve the version from disk.
@@ -305,7 +305,7 @@ class Host implements FleetHost {
     }
     const version = this.#serving.get(id)?.version ?? record.target.version
     const reason = `${id} ${version} was its first published version and is rolled back (${record.reason ?? 'no reason given'}); there is no earlier version to go back to`
-    if (remove === undefined) {
+    if (target.remove === undefined) {
       if (!this.#serving.has(id)) return
       this.#serving.delete(id)
       this.#log('warn', `${reason}; this host's target cannot remove a plugin, so it keeps serving ${version}`)
@@ -313,7 +313,7 @@ class Host implements FleetHost {
       return
     }
     try {
-      await remove.call(this.#options.target, id)
+      await target.remove(id)
     } catch (error) {
       this.#serving.delete(id)
       this.#log('warn', `${reason}; removing it failed: ${(error as Error).message}`)
