@@ -7,7 +7,7 @@ export type { ConnectFleetOptions, Fleet, FleetHostStatus, FleetPluginHost, Flee
 export { joinFleet } from './fleet-host.js'
 export type { FleetHost, FleetHostLocalStatus, FleetLogger, FleetTarget, JoinFleetOptions } from './fleet-host.js'
 export type { FleetConnectionOptions } from './fleet-store.js'
-export { registryTarget, writeArtifact } from './registry-target.js'
+export { hashFleetFolder, registryTarget, writeArtifact } from './registry-target.js'
 export type { FleetRegistryLike, RegistryTargetOptions } from './registry-target.js'
 export { decideRollout, desiredFor } from './rollout.js'
 export type { FleetEvent, FleetEventType, HostPluginReport, HostReport, RolloutPhase, RolloutRecord, RolloutStep, VersionRef } from './rollout.js'

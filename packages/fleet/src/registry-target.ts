@@ -67,7 +67,7 @@ export function registryTarget(registry: FleetRegistryLike, options: RegistryTar
     async current(id) {
       if (!registry.has(id)) return undefined
       const path = registry.status(id).path
-      return dirname(path) === join(root, id) ? hashFolder(path) : undefined
+      return dirname(path) === join(root, id) ? hashFleetFolder(path) : undefined
     },
   }
 }
@@ -87,7 +87,7 @@ export function registryTarget(registry: FleetRegistryLike, options: RegistryTar
 export async function writeArtifact(root: string, artifact: FleetArtifact): Promise<string> {
   const folder = join(root, artifact.id, artifact.hash)
   if (await exists(folder)) {
-    if ((await hashFolder(folder)) === artifact.hash) return folder
+    if ((await hashFleetFolder(folder)) === artifact.hash) return folder
     await rename(folder, `${folder}.torn-${process.pid}-${Date.now()}`).catch(() => rm(folder, { recursive: true, force: true }))
   }
   const temp = join(root, artifact.id, `.${artifact.hash}.${process.pid}.${Date.now()}.tmp`)
@@ -107,7 +107,18 @@ export async function writeArtifact(root: string, artifact: FleetArtifact): Prom
   return folder
 }
 
-async function hashFolder(folder: string): Promise<string | undefined> {
+/**
+ * The {@link FleetArtifact.hash} of the files in a folder as they are on disk (every file,
+ * `/`-separated relative paths), to check a written version before it is used.
+ *
+ * @param folder - a version folder
+ * @returns the FNV-1a 64 hash, or `undefined` when the folder cannot be read
+ * @example
+ * ```ts
+ * if ((await hashFleetFolder(folder)) !== artifact.hash) throw new Error('torn')
+ * ```
+ */
+export async function hashFleetFolder(folder: string): Promise<string | undefined> {
   try {
     const files: Record<string, Uint8Array> = {}
     for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
