@@ -37,7 +37,7 @@ export async function startFleetHost(cli: string, id: string, redisUrl: string, 
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let err = ''
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk))
   const found = await waitFor(`host ${id} to write its host.json`, async () => {
     if (child.exitCode !== null) throw new Error(`host ${id} exited with ${child.exitCode}: ${err}`)
     const running = await readRunningHost(stateDir).catch(() => undefined)
@@ -159,7 +159,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     } catch (error) {
       last = error
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last === undefined ? '' : ` (last error: ${last instanceof Error ? last.message : String(last)})`}`)
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last === undefined ? '' : ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})`}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
