@@ -1,17 +1,17 @@
 // A fleet host for the fleet bench: hotswap-host itself (its main(), --fleet/--host-id, the
-// in-process loader), so each version goes through the host's pipeline and every call counts
+// loader FLEET_LOADER, default the host's own default, worker), so each version goes through the host's pipeline and every call counts
 // for the health gate through registry.onCall, as in production. Steady calls into plugin
 // "svc"; tells the parent (IPC) when the version its calls return changes, with the time.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { main } from 'hotswap-host'
 
-const { FLEET_REDIS, FLEET_HOST, FLEET_DIR } = process.env
+const { FLEET_REDIS, FLEET_HOST, FLEET_DIR, FLEET_LOADER = 'worker' } = process.env
 const own = join(FLEET_DIR, 'own')
 mkdirSync(own, { recursive: true })
 let stop
 let host
-const exit = main(['--fleet', FLEET_REDIS, '--host-id', FLEET_HOST, '--port', '0', '--state-dir', join(FLEET_DIR, 'state'), '--loader', 'in-process', '--log-format', 'json', '--log-level', 'silent', own], {
+const exit = main(['--fleet', FLEET_REDIS, '--host-id', FLEET_HOST, '--port', '0', '--state-dir', join(FLEET_DIR, 'state'), '--loader', FLEET_LOADER, '--log-format', 'json', '--log-level', 'silent', own], {
   stdout: () => {},
   stderr: (text) => process.stderr.write(text),
   env: {},

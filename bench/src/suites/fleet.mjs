@@ -1,4 +1,4 @@
-// @hotswap/fleet on one machine: three hotswap-host processes (--fleet, in-process loader,
+// @hotswap/fleet on one machine: three hotswap-host processes (--fleet, FLEET_LOADER default worker,
 // steady calls; each version through the host's pipeline) on a real redis-server started for the run.
 // 1. publish -> serving on every host: from publish() to the moment the last of the three
 //    hosts' calls return the new version (canary 0); p50/p99 over FLEET_VERSIONS versions.
@@ -21,6 +21,7 @@ const childScript = fileURLToPath(new URL('../lib/fleet-host-child.mjs', import.
 const VERSIONS = Number(process.env.FLEET_VERSIONS ?? 20)
 const BAD_ROUNDS = Number(process.env.FLEET_BAD ?? 3)
 const SAVE_ROUNDS = Number(process.env.FLEET_SAVE_ROUNDS ?? 5)
+const LOADER = process.env.FLEET_LOADER ?? 'worker'
 
 export async function run({ log }) {
   if (spawnSync('redis-server', ['--version']).status !== 0) {
@@ -103,6 +104,7 @@ export async function run({ log }) {
       publishToServingMs: { p50: quantile(publishMs, 0.5), p99: quantile(publishMs, 0.99), samples: publishMs },
       rollbackEverywhereMs: rollbackMs,
       saveLatency: saves,
+      hosts: `3 hotswap-host processes, --loader ${LOADER}`,
       note: 'machine shared with other builds and tests while measured',
     }
   } finally {
@@ -151,7 +153,7 @@ async function writePlugin(root, version, behaviour = {}) {
 }
 
 async function startHost(id, url, root) {
-  const child = fork(childScript, [], { env: { ...process.env, FLEET_REDIS: url, FLEET_HOST: id, FLEET_DIR: join(root, 'hosts', id) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(childScript, [], { env: { ...process.env, FLEET_REDIS: url, FLEET_HOST: id, FLEET_DIR: join(root, 'hosts', id), FLEET_LOADER: LOADER }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const host = { id, current: undefined, at: 0, child }
   await new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`host ${id} exited with ${code}`)))
