@@ -96,9 +96,24 @@ describe.skipIf(missing !== undefined)('hotswap-host --fleet', () => {
     expect(status.host).toMatchObject({ hostId: 'a', serving: { svc: { version: '1.0.0' } } })
     expect(status.fleet.plugins[0]?.rollout.target.version).toBe('1.0.0')
     expect(status.fleet.hosts.filter((h) => h.alive).map((h) => h.hostId)).toEqual(['a', 'b'])
+    // The version came through each host's pipeline: a reload event of the fleet's plugin folder.
+    for (const { id, cli } of hosts) {
+      const loads = cli.started()!.journal.reloads('svc').map((e) => e.event)
+      expect(loads, `host ${id}`).toEqual([expect.objectContaining({ type: 'reload', action: 'load', outcome: 'success', to: '1.0.0', path: join(root, `state-${id}`, 'fleet', 'plugins', 'svc') })])
+    }
     const rolledBack = await fetch(`${host.url}/api/fleet/svc/rollback`, { method: 'POST', headers: auth })
     expect(rolledBack.status).toBe(200)
     expect(((await rolledBack.json()) as { rollout: { phase: string } }).rollout.phase).toBe('rolledBack')
+    // Its first version: nothing to go back to, so every host unloads it, through its pipeline.
+    for (const { id, cli } of hosts) {
+      const started = cli.started()!
+      await until(() => !started.pipeline.registry.has('svc'), 20_000, `svc unloaded on ${id}`)
+      expect(started.journal.reloads('svc').map((e) => e.event).at(-1), `host ${id}`).toMatchObject({ action: 'unload', outcome: 'success' })
+    }
+    await until(async () => {
+      const view = (await (await fetch(`${host.url}/api/fleet`, { headers: auth })).json()) as { fleet: { events: { type: string; hostId?: string }[] } }
+      return view.fleet.events.filter((e) => e.type === 'removed').length === 2
+    }, 20_000, 'two removed events')
 
     for (const h of hosts) h.cli.signal('SIGTERM')
     for (const h of hosts) expect(await h.exit, h.cli.err()).toBe(0)

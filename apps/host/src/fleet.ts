@@ -1,12 +1,15 @@
 // Fleet membership for hotswap-host: `--fleet <redis-url> --host-id <id>` joins a fleet,
 // `hotswap-host publish <plugin> [--canary n|a,b] [--fleet url]` publishes a plugin folder,
 // and the token-protected API gets GET /api/fleet and POST /api/fleet/:id/rollback.
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { hostname } from 'node:os'
-import { buildFleetArtifact, connectFleet, FleetError, joinFleet, registryTarget } from '@hotswap/fleet'
-import type { FleetHost } from '@hotswap/fleet'
+import { buildFleetArtifact, connectFleet, FleetError, joinFleet } from '@hotswap/fleet'
+import type { Fleet, FleetHost } from '@hotswap/fleet'
+import type { CallSettled } from '@hotswap/registry'
 import type { FastifyInstance } from 'fastify'
+import { fleetFolders, pipelineTarget } from './fleet-target.js'
 import type { Host } from './host.js'
+import type { HostConfig } from './options.js'
 
 /** What {@link takeFleetArgs} found on the command line. */
 export interface FleetCli {
@@ -16,6 +19,8 @@ export interface FleetCli {
   readonly publish: boolean
   /** The Redis URL (`--fleet` or `HOTSWAP_FLEET`), when the host joins a fleet. */
   readonly url: string | undefined
+  /** Adds the fleet's plugin folder to the pipeline's dirs (unchanged without a fleet). */
+  readonly configure: (config: HostConfig) => HostConfig
   /** Routes to add to the host's API (a no-op without a fleet). */
   readonly routes: (app: FastifyInstance) => void
   /** Joins the fleet once the host runs; resolves `undefined` without `--fleet`. */
@@ -48,41 +53,67 @@ export function takeFleetArgs(argv: readonly string[], env: NodeJS.ProcessEnv): 
   }
   const publish = rest[0] === 'publish'
   let member: FleetHost | undefined
-  let memberUrl: string | undefined
+  // One connection for the API routes (the dashboard polls them), opened on first use.
+  let connection: Promise<Fleet> | undefined
+  const fleet = (): Promise<Fleet> => {
+    connection ??= connectFleet({ url: url! }).catch((error: unknown) => {
+      connection = undefined
+      throw error
+    })
+    return connection
+  }
   return {
     rest: publish ? rest.slice(1) : rest,
     publish,
     url,
+    configure: (config) => {
+      if (url === undefined) return config
+      const { plugins } = fleetFolders(config.stateDir)
+      return config.dirs.includes(plugins) ? config : { ...config, dirs: [...config.dirs, plugins] }
+    },
     routes: (app) => {
       if (url === undefined) return
-      app.get('/api/fleet', async () => {
-        const fleet = await connectFleet({ url: memberUrl ?? url })
-        try {
-          return { host: member?.status(), fleet: await fleet.status() }
-        } finally {
-          await fleet.close()
-        }
+      app.addHook('onClose', async () => {
+        const open = connection
+        connection = undefined
+        await open?.then((f) => f.close(), () => undefined)
       })
-      app.post<{ Params: { id: string } }>('/api/fleet/:id/rollback', async (request) => {
-        const fleet = await connectFleet({ url: memberUrl ?? url })
-        try {
-          return { rollout: await fleet.rollback(request.params.id, 'rolled back through the API') }
-        } finally {
-          await fleet.close()
-        }
+      app.get<{ Querystring: { events?: string } }>('/api/fleet', async (request) => {
+        const events = Math.min(500, Math.max(0, Number(request.query.events ?? 50) || 0))
+        return { host: member?.status(), fleet: await (await fleet()).status({ events }) }
       })
+      app.post<{ Params: { id: string } }>('/api/fleet/:id/rollback', async (request) => ({ rollout: await (await fleet()).rollback(request.params.id, 'rolled back through the API') }))
     },
     join: async (host) => {
       if (url === undefined) return undefined
-      memberUrl = url
-      member = await joinFleet({
-        url,
-        hostId: hostId ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64),
-        target: registryTarget(host.pipeline.registry, { dir: join(host.config.stateDir, 'fleet') }),
+      const registry = host.pipeline.registry
+      // Which registry hash serves each fleet plugin here: only calls of that version count.
+      const fleetHashes = new Map<string, string>()
+      const target = pipelineTarget(host.pipeline, fleetFolders(host.config.stateDir), {
+        serving: (id, hash) => void (hash === undefined ? fleetHashes.delete(id) : fleetHashes.set(id, hash)),
       })
+      const joined = await joinFleet({ url, hostId: hostId ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64), target })
+      const off = registry.onCall((call) => {
+        if (fleetHashes.get(call.id) === call.hash) joined.record(call.id, callSucceeded(call))
+      })
+      member = {
+        hostId: joined.hostId,
+        record: (id, ok) => joined.record(id, ok),
+        status: () => joined.status(),
+        on: (listener) => joined.on(listener),
+        close: async () => {
+          off()
+          await joined.close()
+        },
+      }
       return member
     },
   }
+}
+
+/** A call counts as failed when it rejected, or when a route answered with a 5xx. */
+function callSucceeded(call: CallSettled): boolean {
+  return call.ok && !(call.value instanceof Response && call.value.status >= 500)
 }
 
 /**

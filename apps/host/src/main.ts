@@ -69,7 +69,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const flags: Partial<Record<OptionKey | 'config', unknown>> = { ...opts, ...(program.args.length > 0 ? { dirs: program.args } : {}) }
   let config: HostConfig
   try {
-    config = resolveConfig({ flags, env: io.env, cwd: io.cwd })
+    config = fleet.configure(resolveConfig({ flags, env: io.env, cwd: io.cwd }))
   } catch (error) {
     if (error instanceof HostError && error.code === 'INVALID_CONFIG') {
       io.stderr(`hotswap-host: ${error.message}\nRun hotswap-host --help for the options.\n`)

@@ -1,26 +1,27 @@
-// @hotswap/fleet on one machine: three host processes (real registry, worker loader, steady
-// calls) on a real redis-server started for the run.
+// @hotswap/fleet on one machine: three hotswap-host processes (--fleet, FLEET_LOADER default worker,
+// steady calls; each version through the host's pipeline) on a real redis-server started for the run.
 // 1. publish -> serving on every host: from publish() to the moment the last of the three
 //    hosts' calls return the new version (canary 0); p50/p99 over FLEET_VERSIONS versions.
 // 2. bad version -> rolled back everywhere: a promoted version starts failing (a flag file);
 //    from that moment to the last host's calls returning the previous version; FLEET_BAD rounds.
 // 3. Redis adapter save beside the file adapter (1 KB snapshots), interleaved rounds.
 // Targets (ARCHITECTURE.md budgets): publish p50 <= 1 s; rollback <= 5 s after errors start.
-import { fork, spawn, spawnSync } from 'node:child_process'
+import { fork, spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildFleetArtifact, connectFleet } from '@hotswap/fleet'
 import { createSnapshot, createStateStore, fileAdapter } from '@hotswap/state-store'
 import { redisAdapter } from '@hotswap/state-store/redis'
+import { startRedis } from '@hotswap/state-store/testing'
 import { quantile, table } from '../lib/stats.mjs'
 
 const childScript = fileURLToPath(new URL('../lib/fleet-host-child.mjs', import.meta.url))
 const VERSIONS = Number(process.env.FLEET_VERSIONS ?? 20)
 const BAD_ROUNDS = Number(process.env.FLEET_BAD ?? 3)
 const SAVE_ROUNDS = Number(process.env.FLEET_SAVE_ROUNDS ?? 5)
+const LOADER = process.env.FLEET_LOADER ?? 'worker'
 
 export async function run({ log }) {
   if (spawnSync('redis-server', ['--version']).status !== 0) {
@@ -28,7 +29,7 @@ export async function run({ log }) {
     return { pass: false, skipped: 'redis-server not found' }
   }
   const root = await mkdtemp(join(tmpdir(), 'bench-fleet-'))
-  const redis = await startRedis(root)
+  const redis = await startRedis()
   const hosts = []
   let fleet
   try {
@@ -68,7 +69,7 @@ export async function run({ log }) {
       const applied = events.filter((e) => e.type === 'applied' && e.hash === published.hash && e.at >= published.at)
       if (applied.length >= 3) appliedMs.push(Math.max(...applied.map((e) => e.at)) - published.at)
     }
-    log(`publish -> applied (registry reload done) on all 3 hosts (ms): p50 ${quantile(appliedMs, 0.5)}, p99 ${quantile(appliedMs, 0.99)}`)
+    log(`publish -> applied (pipeline reload done) on all 3 hosts (ms): p50 ${quantile(appliedMs, 0.5)}, p99 ${quantile(appliedMs, 0.99)}`)
 
     const rollbackMs = []
     for (let i = 0; i < BAD_ROUNDS; i++) {
@@ -103,6 +104,7 @@ export async function run({ log }) {
       publishToServingMs: { p50: quantile(publishMs, 0.5), p99: quantile(publishMs, 0.99), samples: publishMs },
       rollbackEverywhereMs: rollbackMs,
       saveLatency: saves,
+      hosts: `3 hotswap-host processes, --loader ${LOADER}`,
       note: 'machine shared with other builds and tests while measured',
     }
   } finally {
@@ -151,7 +153,7 @@ async function writePlugin(root, version, behaviour = {}) {
 }
 
 async function startHost(id, url, root) {
-  const child = fork(childScript, [], { env: { ...process.env, FLEET_REDIS: url, FLEET_HOST: id, FLEET_DIR: join(root, 'hosts', id) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(childScript, [], { env: { ...process.env, FLEET_REDIS: url, FLEET_HOST: id, FLEET_DIR: join(root, 'hosts', id), FLEET_LOADER: LOADER }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const host = { id, current: undefined, at: 0, child }
   await new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`host ${id} exited with ${code}`)))
@@ -172,27 +174,6 @@ async function startHost(id, url, root) {
     await exited
   }
   return host
-}
-
-async function startRedis(root) {
-  const port = await new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-  const dir = join(root, 'redis')
-  await mkdir(dir)
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' })
-  await until(() => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG', 15_000, 'redis-server')
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGTERM')
-      await exited
-    },
-  }
 }
 
 async function until(check, ms, what) {

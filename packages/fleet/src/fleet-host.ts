@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { asyncScheduler, timer } from 'rxjs'
+import type { SchedulerLike, Subscription } from 'rxjs'
 import { verifyFleetArtifact } from './artifact.js'
 import type { FleetArtifact } from './artifact.js'
 import { FleetError } from './errors.js'
@@ -16,6 +18,17 @@ export interface FleetTarget {
    * cannot: the host reports the failure and the rollout rolls back.
    */
   apply(artifact: FleetArtifact): Promise<void>
+  /**
+   * Takes the plugin out of service: the fleet wants no version of it here (its first
+   * published version was rolled back, so there is no earlier one to go back to). Without it
+   * the host keeps serving what it has and says so (a warning and a `removeFailed` event).
+   */
+  remove?(id: string): Promise<void>
+  /**
+   * The fleet hash this target already serves for `id` (for example from disk, after a
+   * restart), so the host does not apply it again; `undefined` when it serves none.
+   */
+  current?(id: string): Promise<string | undefined>
 }
 
 /** Where log lines go (default: nowhere; events carry the same facts). */
@@ -45,6 +58,12 @@ export interface JoinFleetOptions extends FleetConnectionOptions {
   readonly check?: (artifact: FleetArtifact) => Promise<boolean> | boolean
   /** Log lines. */
   readonly logger?: FleetLogger
+  /**
+   * The clock and timers of the host's loops (heartbeat, reconcile, coordination) and of every
+   * time it records (health window, events, reports). Default `asyncScheduler` (wall-clock
+   * time: hosts compare each other's times, so a virtual clock suits a single host's tests).
+   */
+  readonly scheduler?: SchedulerLike
 }
 
 /** What one host knows about itself; see {@link FleetHost.status}. */
@@ -66,8 +85,10 @@ export interface FleetHost {
   /** The host id. */
   readonly hostId: string
   /**
-   * Counts one call of a plugin's serving version for the health gate. Call it for every call
-   * the host makes into a fleet plugin (`ok: false` when the call failed).
+   * Counts one call of a plugin's serving version for the health gate (`ok: false` when the
+   * call failed). Call it for every call of the serving version, e.g. from the registry's
+   * `onCall` (`hotswap-host` does, so its API, CLI and routes all count); calls of a plugin
+   * that is not a fleet plugin here are ignored.
    */
   record(id: string, ok: boolean): void
   /** This host's view: serving versions, rejections, connection. */
@@ -124,11 +145,14 @@ class Host implements FleetHost {
   readonly #windows = new Map<string, HealthWindow>()
   readonly #windowMs = new Map<string, number>()
   readonly #listeners = new Set<(event: FleetEvent) => void>()
-  readonly #timers: NodeJS.Timeout[] = []
+  readonly #timers: Subscription[] = []
+  readonly #scheduler: SchedulerLike
   #closed = false
   #coordinator = false
   #reconciling: Promise<void> | undefined
   #again = false
+  /** Plugin ids whose target was asked what it serves (once per id, at the first reconcile). */
+  readonly #checked = new Set<string>()
   #lastId = '$'
   #joined = false
 
@@ -139,12 +163,16 @@ class Host implements FleetHost {
     this.#reader = this.#store.blocking()
     this.#heartbeatMs = heartbeatMs
     this.#reconcileMs = reconcileMs
+    this.#scheduler = options.scheduler ?? asyncScheduler
+  }
+
+  #now(): number {
+    return this.#scheduler.now()
   }
 
   start(): void {
     const every = (ms: number, work: () => Promise<void>): void => {
-      const timer = setInterval(() => void work(), ms)
-      this.#timers.push(timer)
+      this.#timers.push(timer(ms, ms, this.#scheduler).subscribe(() => void work()))
     }
     every(this.#heartbeatMs, () => this.#heartbeat())
     every(this.#reconcileMs, () => this.#reconcile())
@@ -158,7 +186,7 @@ class Host implements FleetHost {
 
   record(id: string, ok: boolean): void {
     const window = this.#windows.get(id)
-    if (window !== undefined) window.add(ok, Date.now())
+    if (window !== undefined) window.add(ok, this.#now())
   }
 
   status(): FleetHostLocalStatus {
@@ -179,7 +207,7 @@ class Host implements FleetHost {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    for (const timer of this.#timers) clearInterval(timer)
+    for (const subscription of this.#timers) subscription.unsubscribe()
     await this.#reconciling?.catch(() => undefined)
     if (this.#coordinator) await this.#store.release('coordinator', this.#token).catch(() => undefined)
     this.#reader.disconnect()
@@ -231,7 +259,7 @@ class Host implements FleetHost {
   async #reconcileOnce(): Promise<void> {
     if (this.#store.client.status !== 'ready') return
     if (!this.#joined) {
-      await this.#store.appendEvent({ type: 'hostJoined', id: '*', hostId: this.hostId, at: Date.now() })
+      await this.#store.appendEvent({ type: 'hostJoined', id: '*', hostId: this.hostId, at: this.#now() })
       this.#joined = true
     }
     for (const id of await this.#store.pluginIds()) {
@@ -240,10 +268,63 @@ class Host implements FleetHost {
       if (record === undefined) continue
       this.#windowMs.set(id, record.windowMs)
       const want = desiredFor(record, this.hostId)
-      if (want === undefined || want.hash === this.#serving.get(id)?.hash) continue
+      if (want === undefined) {
+        await this.#remove(id, record)
+        continue
+      }
+      if (want.hash === this.#serving.get(id)?.hash) continue
       if (this.#rejected.get(id)?.has(want.hash) === true) continue
+      if (await this.#alreadyServes(id, want)) continue
       await this.#apply(id, want)
     }
+  }
+
+  /** Whether the target serves `want` already (a restart with it on disk): then it is not applied again. */
+  async #alreadyServes(id: string, want: VersionRef): Promise<boolean> {
+    if (this.#serving.has(id) || this.#checked.has(id) || this.#options.target.current === undefined) return false
+    this.#checked.add(id)
+    const hash = await this.#options.target.current(id).catch(() => undefined)
+    if (hash !== want.hash) return false
+    this.#serving.set(id, want)
+    this.#windows.set(id, new HealthWindow(this.#windowMs.get(id) ?? 2000))
+    this.#log('info', `serves ${id} ${want.version} (${want.hash}) already (it was there at start)`)
+    await this.#heartbeat()
+    return true
+  }
+
+  /** The fleet wants no version of `id` (a first version rolled back): take it out of service. */
+  async #remove(id: string, record: RolloutRecord): Promise<void> {
+    const target = this.#options.target
+    let current = this.#serving.get(id)?.hash
+    if (current === undefined) {
+      // Only at the first look after a start: the target may still serve the version from disk.
+      if (this.#checked.has(id)) return
+      this.#checked.add(id)
+      current = await this.#options.target.current?.(id).catch(() => undefined)
+      if (current !== record.target.hash) return // it does not serve the rolled-back version
+    }
+    const version = this.#serving.get(id)?.version ?? record.target.version
+    const reason = `${id} ${version} was its first published version and is rolled back (${record.reason ?? 'no reason given'}); there is no earlier version to go back to`
+    if (target.remove === undefined) {
+      if (!this.#serving.has(id)) return
+      this.#serving.delete(id)
+      this.#log('warn', `${reason}; this host's target cannot remove a plugin, so it keeps serving ${version}`)
+      await this.#store.appendEvent({ type: 'removeFailed', id, hash: current, version, hostId: this.hostId, reason: `${reason}; the target has no remove()`, at: this.#now() }).catch(() => undefined)
+      return
+    }
+    try {
+      await target.remove(id)
+    } catch (error) {
+      this.#serving.delete(id)
+      this.#log('warn', `${reason}; removing it failed: ${(error as Error).message}`)
+      await this.#store.appendEvent({ type: 'removeFailed', id, hash: current, version, hostId: this.hostId, reason: `removing it failed: ${(error as Error).message}`, at: this.#now() }).catch(() => undefined)
+      return
+    }
+    this.#serving.delete(id)
+    this.#windows.delete(id)
+    this.#log('info', `removed ${id}: ${reason}`)
+    await this.#heartbeat()
+    await this.#store.appendEvent({ type: 'removed', id, hash: current, version, hostId: this.hostId, reason, at: this.#now() }).catch(() => undefined)
   }
 
   async #apply(id: string, want: VersionRef): Promise<void> {
@@ -265,7 +346,7 @@ class Host implements FleetHost {
     this.#windows.set(id, new HealthWindow(this.#windowMs.get(id) ?? 2000))
     this.#log('info', `serves ${id} ${want.version} (${want.hash})`)
     await this.#heartbeat()
-    await this.#store.appendEvent({ type: 'applied', id, hash: want.hash, version: want.version, hostId: this.hostId, at: Date.now() }).catch(() => undefined)
+    await this.#store.appendEvent({ type: 'applied', id, hash: want.hash, version: want.version, hostId: this.hostId, at: this.#now() }).catch(() => undefined)
     const check = this.#options.check
     if (check !== undefined) {
       const passed = await Promise.resolve().then(() => check(artifact)).catch((error: unknown) => String(error))
@@ -280,12 +361,12 @@ class Host implements FleetHost {
     this.#rejected.set(id, map)
     this.#log('warn', `${type} ${id} ${want.version} (${want.hash}): ${reason}`)
     void this.#heartbeat()
-    void this.#store.appendEvent({ type, id, hash: want.hash, version: want.version, hostId: this.hostId, reason, at: Date.now() }).catch(() => undefined)
+    void this.#store.appendEvent({ type, id, hash: want.hash, version: want.version, hostId: this.hostId, reason, at: this.#now() }).catch(() => undefined)
   }
 
   async #heartbeat(): Promise<void> {
     if (this.#closed || this.#store.client.status !== 'ready') return
-    const now = Date.now()
+    const now = this.#now()
     const plugins: Record<string, HostPluginReport> = {}
     const ids = new Set([...this.#serving.keys(), ...this.#rejected.keys()])
     for (const id of ids) {
@@ -305,7 +386,7 @@ class Host implements FleetHost {
       for (const id of await this.#store.pluginIds()) {
         const record: RolloutRecord | undefined = await this.#store.getRollout(id)
         if (record === undefined) continue
-        const step = decideRollout(record, live, Date.now())
+        const step = decideRollout(record, live, this.#now())
         if (step === undefined) continue
         if (await this.#store.casRollout(record.rev, step.next, step.event)) this.#log('info', `rollout ${id}: ${step.event.type} ${step.event.reason ?? ''}`)
       }

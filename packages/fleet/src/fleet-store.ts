@@ -1,5 +1,6 @@
 // The fleet's Redis layout and the commands on it; shared by publishers and hosts.
 import { pluginIdProblem } from '@hotswap/state-store'
+import { holdRedisLock, releaseRedisLock } from '@hotswap/state-store/redis'
 import { Redis } from 'ioredis'
 import { decodeFleetArtifact, encodeFleetArtifact } from './artifact.js'
 import type { FleetArtifact } from './artifact.js'
@@ -25,13 +26,6 @@ redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[4])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'event', ARGV[3])
 return 1`
-// KEYS: lock. ARGV: token, ttl.
-const HOLD = `local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if holder == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0`
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`
 const STREAM_LENGTH = 2000
 const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
@@ -140,11 +134,11 @@ export class FleetStore {
   }
 
   async hold(lock: string, token: string, ttlMs: number): Promise<boolean> {
-    return Number(await this.#do('take the coordinator lock', () => this.client.eval(HOLD, 1, this.key(lock), token, ttlMs))) === 1
+    return this.#do('take the coordinator lock', () => holdRedisLock(this.client, this.key(lock), token, ttlMs))
   }
 
   async release(lock: string, token: string): Promise<void> {
-    await this.#do('release the coordinator lock', () => this.client.eval(RELEASE, 1, this.key(lock), token))
+    await this.#do('release the coordinator lock', () => releaseRedisLock(this.client, this.key(lock), token))
   }
 
   async close(): Promise<void> {

@@ -9,8 +9,8 @@ import { connectFleet } from './fleet.js'
 import type { Fleet, PublishOptions } from './fleet.js'
 import { removeTempDirs, startHost, tempDir, waitFor, writePlugin } from './test-support/hosts.js'
 import type { TestHost } from './test-support/hosts.js'
-import { redisMissing, startRedis } from './test-support/redis-server.js'
-import type { TestRedis } from './test-support/redis-server.js'
+import { redisMissing, startRedis } from '@hotswap/state-store/testing'
+import type { TestRedis } from '@hotswap/state-store/testing'
 
 const missing = redisMissing()
 if (missing !== undefined) console.warn(`[fleet] ${missing}`)
@@ -104,6 +104,26 @@ describe.skipIf(missing !== undefined)('a fleet of three host processes on one r
     expect(status.plugins[0]?.rollout).toMatchObject({ phase: 'rolledBack', reason: expect.stringMatching(/error rate/) })
     expect(status.events.map((e) => e.type)).toEqual(expect.arrayContaining(['published', 'applied', 'canaryServing', 'rolledBack']))
     expect(status.events.some((e) => e.type === 'promoted' && e.hash === bad)).toBe(false)
+  }, 60_000)
+
+  it('a failing first version (nothing to go back to) is removed from the canary, never reaches the others, and the next version serves everywhere', async () => {
+    await setup()
+    const bad = await publish('1.0.1', { canary: ['a'] }, { fails: true })
+    await waitFor('1.0.1 rolled back', async () => (await phase(bad)) === 'rolledBack')
+    await waitFor('the canary removed it', async () => !(await hosts[0]!.stats()).loaded)
+    const [a, b, c] = await Promise.all(hosts.map((h) => h.stats()))
+    expect(a?.seen).toEqual(['1.0.1'])
+    expect(a?.intended).toBeGreaterThanOrEqual(5)
+    for (const stats of [b, c]) expect(stats).toMatchObject({ seen: [], loaded: false })
+    for (const stats of [a, b, c]) expect(stats?.status.serving.svc).toBeUndefined()
+    const events = (await fleet.status({ events: 200 })).events.filter((e) => e.id === 'svc')
+    expect(events.filter((e) => e.type === 'removed').map((e) => e.hostId)).toEqual(['a'])
+    expect(events.find((e) => e.type === 'removed')?.reason).toMatch(/first published version .*no earlier version/)
+
+    const good = await publish('1.0.2')
+    await waitFor('1.0.2 done', async () => (await phase(good)) === 'done')
+    await servedEverywhere('1.0.2')
+    for (const host of hosts) expect((await host.stats()).unexpected).toEqual([])
   }, 60_000)
 
   it('a version that starts failing after promotion is rolled back on every host', async () => {

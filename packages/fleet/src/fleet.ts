@@ -1,3 +1,5 @@
+import { asyncScheduler } from 'rxjs'
+import type { SchedulerLike } from 'rxjs'
 import { verifyFleetArtifact } from './artifact.js'
 import type { FleetArtifact } from './artifact.js'
 import { FleetError } from './errors.js'
@@ -63,6 +65,14 @@ export interface FleetStatus {
   readonly events: readonly FleetEvent[]
 }
 
+/** Options of {@link connectFleet}. */
+export interface ConnectFleetOptions extends FleetConnectionOptions {
+  /** How long the first connection may take. Default 3000 ms. */
+  readonly connectTimeoutMs?: number
+  /** The clock of rollout and event times. Default `asyncScheduler` (wall-clock time, which hosts compare). */
+  readonly scheduler?: SchedulerLike
+}
+
 /** A connection to a fleet for publishing and watching; see {@link connectFleet}. */
 export interface Fleet {
   /**
@@ -92,8 +102,9 @@ export interface Fleet {
  * Connects to a fleet's Redis to publish versions, roll back and read the status. Hosts
  * join with {@link joinFleet}; any process (a CLI, a CI job) can publish.
  *
- * @param options - The Redis `url`, the fleet `namespace`, `commandTimeoutMs`, and
- *   `connectTimeoutMs` (default 3000) for the first connection.
+ * @param options - The Redis `url`, the fleet `namespace`, `commandTimeoutMs`,
+ *   `connectTimeoutMs` (default 3000) for the first connection, and the `scheduler` whose clock
+ *   stamps rollouts and events.
  * @returns A {@link Fleet}.
  * @throws {@link FleetError} `INVALID_OPTIONS`; `UNAVAILABLE` when Redis cannot be reached in time.
  * @example
@@ -104,7 +115,8 @@ export interface Fleet {
  * await fleet.close()
  * ```
  */
-export async function connectFleet(options: FleetConnectionOptions & { readonly connectTimeoutMs?: number } = {}): Promise<Fleet> {
+export async function connectFleet(options: ConnectFleetOptions = {}): Promise<Fleet> {
+  const scheduler = options.scheduler ?? asyncScheduler
   const store = new FleetStore(options)
   try {
     await store.ready(options.connectTimeoutMs ?? 3000)
@@ -129,7 +141,7 @@ export async function connectFleet(options: FleetConnectionOptions & { readonly 
         const canary = typeof policy.canary === 'number'
           ? (await store.liveHosts()).live.map((h) => h.hostId).sort().slice(0, policy.canary)
           : [...policy.canary]
-        const now = Date.now()
+        const now = scheduler.now()
         const target = { hash: artifact.hash, version: artifact.version }
         const record: RolloutRecord = {
           id: artifact.id,
@@ -158,7 +170,7 @@ export async function connectFleet(options: FleetConnectionOptions & { readonly 
         const current = await store.getRollout(id)
         if (current === undefined) throw new FleetError('NOT_FOUND', `no rollout for plugin "${id}" in this fleet; publish it first`)
         if (current.phase === 'rolledBack') return current
-        const now = Date.now()
+        const now = scheduler.now()
         const next: RolloutRecord = { ...current, rev: current.rev + 1, phase: 'rolledBack', phaseAt: now, reason }
         const event: FleetEvent = { type: 'rolledBack', id, hash: current.target.hash, version: current.target.version, reason, at: now }
         if (await store.casRollout(current.rev, next, event)) return next

@@ -17,6 +17,10 @@ export interface FleetRegistryLike {
   relocate(id: string, newPath: string): Promise<unknown>
   /** Reloads a plugin from its path through the registry's reload protocol. */
   reload(idOrPath: string): Promise<unknown>
+  /** Drains, saves the state of and forgets a plugin. */
+  unload(idOrPath: string): Promise<unknown>
+  /** Where a loaded plugin is loaded from. */
+  status(id: string): { readonly path: string }
 }
 
 /** Options of {@link registryTarget}. */
@@ -28,7 +32,9 @@ export interface RegistryTargetOptions {
 /**
  * A {@link FleetTarget} that writes each artifact into its own folder and loads it through a
  * plugin registry: the first version with `load`, later ones with `relocate` + `reload`, so
- * the registry's reload protocol (drain, state hand-over, switch) applies and no call fails.
+ * the registry's reload protocol (drain, state hand-over, switch) applies and no call fails;
+ * `remove` unloads. For a host with a reload pipeline, put versions in service through the
+ * pipeline instead (as `hotswap-host` does), so its events, retries and breaker apply.
  *
  * A version folder is written whole before it is used: files go to a temp folder that is
  * renamed into place. A folder already there is reused only if its files still hash to the
@@ -55,6 +61,14 @@ export function registryTarget(registry: FleetRegistryLike, options: RegistryTar
         await registry.load(folder)
       }
     },
+    async remove(id) {
+      if (registry.has(id)) await registry.unload(id)
+    },
+    async current(id) {
+      if (!registry.has(id)) return undefined
+      const path = registry.status(id).path
+      return dirname(path) === join(root, id) ? hashFleetFolder(path) : undefined
+    },
   }
 }
 
@@ -73,7 +87,7 @@ export function registryTarget(registry: FleetRegistryLike, options: RegistryTar
 export async function writeArtifact(root: string, artifact: FleetArtifact): Promise<string> {
   const folder = join(root, artifact.id, artifact.hash)
   if (await exists(folder)) {
-    if ((await hashFolder(folder)) === artifact.hash) return folder
+    if ((await hashFleetFolder(folder)) === artifact.hash) return folder
     await rename(folder, `${folder}.torn-${process.pid}-${Date.now()}`).catch(() => rm(folder, { recursive: true, force: true }))
   }
   const temp = join(root, artifact.id, `.${artifact.hash}.${process.pid}.${Date.now()}.tmp`)
@@ -93,7 +107,18 @@ export async function writeArtifact(root: string, artifact: FleetArtifact): Prom
   return folder
 }
 
-async function hashFolder(folder: string): Promise<string | undefined> {
+/**
+ * The {@link FleetArtifact.hash} of the files in a folder as they are on disk (every file,
+ * `/`-separated relative paths), to check a written version before it is used.
+ *
+ * @param folder - a version folder
+ * @returns the FNV-1a 64 hash, or `undefined` when the folder cannot be read
+ * @example
+ * ```ts
+ * if ((await hashFleetFolder(folder)) !== artifact.hash) throw new Error('torn')
+ * ```
+ */
+export async function hashFleetFolder(folder: string): Promise<string | undefined> {
   try {
     const files: Record<string, Uint8Array> = {}
     for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {

@@ -77,6 +77,8 @@ export type FleetEventType =
   | 'promoted'
   | 'completed'
   | 'rolledBack'
+  | 'removed'
+  | 'removeFailed'
   | 'hostJoined'
 
 /** One step of a rollout, as written to the fleet's event stream and seen in `status()`. */
@@ -144,7 +146,7 @@ export interface RolloutStep {
  * @returns The step to take, or `undefined` to wait.
  * @example
  * ```ts
- * const step = decideRollout(record, reports, Date.now())
+ * const step = decideRollout(record, reports, scheduler.now())
  * if (step) await store(step.next, step.event)
  * ```
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { connectFleet } from './fleet.js'
 import { joinFleet } from './fleet-host.js'
-import { freePort } from './test-support/redis-server.js'
+import { freePort } from '@hotswap/state-store/testing'
 
 describe('without Redis', () => {
   it('connectFleet rejects with UNAVAILABLE within its connect timeout', async () => {

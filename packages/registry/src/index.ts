@@ -1,5 +1,5 @@
 export { createPluginRegistry } from './registry.js'
-export type { PluginRegistry, PluginStatus, RegistryLogger, RegistryOptions } from './registry-types.js'
+export type { CallSettled, PluginRegistry, PluginStatus, RegistryLogger, RegistryOptions } from './registry-types.js'
 export { definePlugin, StateRejectedError, validatePluginIdentity } from './plugin.js'
 export type { PluginContext, PluginDefinition, PluginLog } from './plugin.js'
 export { RegistryError, DrainTimeoutError } from './errors.js'

@@ -98,6 +98,24 @@ export interface PluginStatus {
   readonly alive: boolean
 }
 
+/** How one call through a plugin's handle ended; see {@link PluginRegistry.onCall}. */
+export interface CallSettled {
+  /** The plugin id. */
+  readonly id: string
+  /** The version that served the call. */
+  readonly version: string
+  /** The artifact hash of that version (its `status.hash` while it served). */
+  readonly hash: string
+  /** The method called. */
+  readonly method: string
+  /** `true` when the call resolved, `false` when it rejected. */
+  readonly ok: boolean
+  /** What it resolved with (`ok`), else `undefined`. */
+  readonly value: unknown
+  /** What it rejected with (not `ok`), else `undefined`. */
+  readonly error: unknown
+}
+
 /** The registry: loads, reloads, rolls back and unloads plugins, and hands out stable handles. */
 export interface PluginRegistry {
   /**
@@ -143,6 +161,21 @@ export interface PluginRegistry {
   list(): PluginStatus[]
   /** The status of one plugin. */
   status(id: string): PluginStatus
+  /**
+   * Listens to the outcome of every call made through a handle (the host's API, its routes,
+   * other plugins' dependency handles), once it settles, with the version that served it: for
+   * health gates and error rates. Calls cost nothing extra while no listener is set; a listener
+   * runs synchronously and must be quick (its throw is logged, never the caller's problem).
+   *
+   * @param listener - called once per settled call
+   * @returns the remover
+   * @example
+   * ```ts
+   * const off = registry.onCall((call) => { if (!call.ok) console.warn(call.id, call.method, call.error) })
+   * off()
+   * ```
+   */
+  onCall(listener: (call: CallSettled) => void): () => void
   /** Typed events: loading, loaded, reloading, reloaded, failed, stateLost, rolledBack, unloaded, log. */
   readonly events$: Observable<RegistryEvent>
   /**

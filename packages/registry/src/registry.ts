@@ -21,7 +21,7 @@ import { buildArtifact, isPluginArtifact } from './artifact.js'
 import type { PluginArtifact } from './artifact.js'
 import { memoryStateStore } from './state-store.js'
 import type { PluginStateSnapshot, RegistryStateStore } from './state-store.js'
-import type { PluginRegistry, PluginStatus, RegistryLogger, RegistryOptions } from './registry-types.js'
+import type { CallSettled, PluginRegistry, PluginStatus, RegistryLogger, RegistryOptions } from './registry-types.js'
 import { wasmLoader } from './wasm-loader.js'
 import { durationClock, within } from './clock.js'
 import { workerLoader } from './worker-loader.js'
@@ -128,6 +128,7 @@ class Registry implements PluginRegistry {
   readonly #pending = new Set<string>()
   readonly #handles = new Map<string, PluginHandle<object>>()
   readonly #contract: RegistryContract
+  readonly #callListeners = new Set<(call: CallSettled) => void>()
   #closed: RegistryError | undefined
 
   constructor(options: RegistryOptions) {
@@ -400,7 +401,35 @@ class Registry implements PluginRegistry {
     if (entry === undefined) return Promise.reject(this.#closed ?? notFound(id))
     if (entry.gate !== undefined) return entry.gate.promise.then(() => this.#call(id, method, args))
     if (entry.gone !== undefined) return Promise.reject(entry.gone)
-    return entry.active.call(method, args)
+    const result = entry.active.call(method, args)
+    if (this.#callListeners.size === 0) return result
+    const { version } = entry.active
+    const hash = entry.hash
+    return result.then(
+      (value) => {
+        this.#settled({ id, version, hash, method, ok: true, value, error: undefined })
+        return value
+      },
+      (error: unknown) => {
+        this.#settled({ id, version, hash, method, ok: false, value: undefined, error })
+        throw error
+      },
+    )
+  }
+
+  onCall(listener: (call: CallSettled) => void): () => void {
+    this.#callListeners.add(listener)
+    return () => void this.#callListeners.delete(listener)
+  }
+
+  #settled(call: CallSettled): void {
+    for (const listener of this.#callListeners) {
+      try {
+        listener(call)
+      } catch (error) {
+        this.#logger.warn(`a call listener threw: ${(error as Error).message}`)
+      }
+    }
   }
 
   // --- operations ----------------------------------------------------------------------

@@ -9,8 +9,8 @@ import { redisAdapter } from './redis-adapter.js'
 import { createSnapshot } from './snapshot.js'
 import type { StateSnapshot } from './snapshot.js'
 import { createStateStore } from './state-store.js'
-import { freePort, redisMissing, startRedis } from './test-support/redis-server.js'
-import type { TestRedis } from './test-support/redis-server.js'
+import { freePort, redisMissing, startRedis } from './testing.js'
+import type { TestRedis } from './testing.js'
 
 const missing = redisMissing()
 if (missing !== undefined) console.warn(`[state-store] ${missing}`)
@@ -149,7 +149,7 @@ describe.skipIf(missing !== undefined)('redisAdapter', () => {
     await own.stop()
     await expect(store.save(snap(2))).rejects.toMatchObject({ code: 'UNAVAILABLE' })
     await expect(store.latest('victim')).rejects.toMatchObject({ code: 'UNAVAILABLE' })
-    const back = await startRedis(own.port)
+    const back = await startRedis({ port: own.port })
     try {
       // The client reconnects by itself (backoff up to 2 s); the first save after that lands.
       const deadline = Date.now() + 15_000

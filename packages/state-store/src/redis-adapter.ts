@@ -6,6 +6,7 @@ import { StateStoreError } from './errors.js'
 import { decodeSnapshotFile, encodeSnapshotFile } from './file-format.js'
 import { validatePluginId } from './plugin-id.js'
 import type { StateSnapshot } from './snapshot.js'
+import { holdRedisLock, releaseRedisLock } from './redis-lock.js'
 
 /** Options of {@link redisAdapter}. */
 export interface RedisAdapterOptions {
@@ -96,14 +97,6 @@ return n`
 const REMOVE = `redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[1])
 return 1`
-// KEYS: lock. ARGV: token, ttl. 1: held (renewed or re-taken after a Redis restart), 0: someone else's.
-const RENEW = `local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if holder == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0`
-// KEYS: lock. ARGV: token.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`
 
 interface Timeouts {
   readonly command: number
@@ -219,7 +212,7 @@ class RedisAdapter implements StateAdapter {
     this.#client = undefined
     if (client === undefined) return
     try {
-      if (client.status === 'ready') await client.eval(RELEASE, 1, this.#key('lock'), this.#token)
+      if (client.status === 'ready') await releaseRedisLock(client, this.#key('lock'), this.#token)
     } catch {
       // The lock expires by itself after lockTtlMs.
     }
@@ -256,8 +249,8 @@ class RedisAdapter implements StateAdapter {
     const client = this.#client
     if (this.#state !== 'open' || client === undefined || client.status !== 'ready') return
     try {
-      const held = Number(await client.eval(RENEW, 1, this.#key('lock'), this.#token, this.#timeouts.lockTtl))
-      if (held === 0 && this.#state === 'open') this.#state = 'lost'
+      const held = await holdRedisLock(client, this.#key('lock'), this.#token, this.#timeouts.lockTtl)
+      if (!held && this.#state === 'open') this.#state = 'lost'
     } catch {
       // Redis is away: renewal resumes when it answers; the lock of a restarted Redis is re-taken.
     }

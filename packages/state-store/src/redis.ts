@@ -1,2 +1,3 @@
 export { redisAdapter } from './redis-adapter.js'
 export type { RedisAdapterOptions } from './redis-adapter.js'
+export { holdRedisLock, releaseRedisLock } from './redis-lock.js'

@@ -1,5 +1,5 @@
 // A fleet host as its own process: a real registry (worker loader), joinFleet with the
-// registry target, and steady traffic into plugin "svc" whose outcomes feed the health gate.
+// registry target, and steady traffic into plugin "svc"; registry.onCall feeds the health gate.
 import { createPluginRegistry } from '@hotswap/registry'
 import { joinFleet } from '../fleet-host.js'
 import { registryTarget } from '../registry-target.js'
@@ -20,10 +20,13 @@ const host = await joinFleet({
   heartbeatMs: 150,
   reconcileMs: 500,
 })
+// Every call through the registry counts for the health gate, of the version that served it.
+registry.onCall((call) => host.record(call.id, call.ok))
 
 const seen: string[] = []
 let calls = 0
 let intended = 0
+let gone = 0
 const unexpected: string[] = []
 
 void (async () => {
@@ -32,15 +35,15 @@ void (async () => {
       calls++
       try {
         const version = (await registry.get('svc').call('work')) as string
-        host.record('svc', true)
         if (seen.at(-1) !== version) seen.push(version)
       } catch (error) {
-        host.record('svc', false)
         const message = (error as Error).message
         if (message.includes('intended failure')) {
           intended++
           const version = /intended failure of (\S+)/.exec(message)?.[1]
           if (version !== undefined && seen.at(-1) !== version) seen.push(version)
+        } else if ((error as { code?: string }).code === 'NOT_FOUND') {
+          gone++ // it was unloaded between has() and the call (a removed first version)
         } else if (unexpected.length < 20) unexpected.push(message)
       }
     }
@@ -49,6 +52,6 @@ void (async () => {
 })()
 
 process.on('message', (message) => {
-  if (message === 'stats') process.send?.({ type: 'stats', seen, calls, intended, unexpected, status: host.status() })
+  if (message === 'stats') process.send?.({ type: 'stats', seen, calls, intended, gone, unexpected, loaded: registry.has('svc'), status: host.status() })
 })
 process.send?.({ type: 'ready' })

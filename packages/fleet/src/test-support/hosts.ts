@@ -52,6 +52,10 @@ export interface HostStats {
   readonly calls: number
   readonly intended: number
   readonly unexpected: string[]
+  /** Calls that found plugin "svc" unloaded (removed) after `has()` said it was there. */
+  readonly gone: number
+  /** Whether plugin "svc" is loaded. */
+  readonly loaded: boolean
   readonly status: FleetHostLocalStatus
 }
 
