@@ -15,6 +15,7 @@ import { HOST_FILE_NAME, removeHostFile, writeHostFile, writeToken } from './sec
 import { errorJson, pluginLabel } from './serialize.js'
 import { createServer, type ServerDeps } from './server.js'
 import { guardedStateStore } from './guarded-store.js'
+import { KvStore } from './kv.js'
 import { hidingGonePlugins } from './status-view.js'
 import { PluginRoutes } from './plugin-routes.js'
 import { createTerminalView, supportsColor, type TerminalView } from './terminal.js'
@@ -80,6 +81,13 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
   if (stopAsked()) throw aborted()
 
   const { token, file: tokenFile, store } = await openStateDir(config.stateDir)
+  let kv: KvStore
+  try {
+    kv = await KvStore.open(config.stateDir)
+  } catch (error) {
+    await store.close().catch(() => undefined)
+    throw new HostError('STATE_DIR', `cannot open the kv service's store: ${(error as Error).message}`, { cause: error })
+  }
   const guarded = guardedStateStore(store, (message) => (logger !== undefined ? logger.warn({ event: 'state' }, message) : view?.print(message)))
   // The server listens before any plugin loads (a taken port must not run any plugin's setup());
   // until the pipeline exists the API answers 503 STARTING.
@@ -112,6 +120,7 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
   try {
     server = await createServer(deps)
   } catch (error) {
+    await kv.close().catch(() => undefined)
     await store.close().catch(() => undefined)
     throw error
   }
@@ -121,6 +130,7 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
     core?.journal.close()
     core?.metrics.close()
     guarded.close()
+    await kv.close().catch(() => undefined)
     await store.close().catch(() => undefined)
     await removeHostFile(config.stateDir)
   }
@@ -156,7 +166,15 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
       retry: { maxRetries: config.maxRetries },
       concurrency: config.concurrency,
       ...(config.loader === 'in-process' ? { loader: [inProcessLoader(), wasmLoader()] } : {}),
-      registryOptions: { drainTimeoutMs: config.drainTimeoutMs, callTimeoutMs: config.callTimeoutMs, gateTimeoutMs: config.gateTimeoutMs, logger: SILENT_LOGGER },
+      registryOptions: {
+        drainTimeoutMs: config.drainTimeoutMs,
+        callTimeoutMs: config.callTimeoutMs,
+        gateTimeoutMs: config.gateTimeoutMs,
+        logger: SILENT_LOGGER,
+        // The host's services (plugins declare `uses: ['kv']`) and each plugin's config.
+        services: { kv: kv.service() },
+        ...(config.plugins !== undefined ? { config: config.plugins } : {}),
+      },
       // the host prints every event itself (pino or the terminal view)
       logger: SILENT_LOGGER,
     }))

@@ -9,6 +9,7 @@ import type { Logger } from 'pino'
 import type { PipelinePluginStatus, ReloadPipeline, ReloadResult } from '@hotswap/pipeline'
 import { DriftTracker } from './drift.js'
 import type { StateStore } from '@hotswap/state-store'
+import { ConfigInvalidError } from '@hotswap/registry'
 import type { EventJournal, JournalEntry } from './journal.js'
 import type { HostMetrics } from './metrics.js'
 import { mountPluginRoutes, sendCall } from './route-server.js'
@@ -283,6 +284,20 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.post<{ Params: { id: string } }>('/api/plugins/:id/rollback', { schema: { params: ID_PARAM, body: EMPTY_BODY } }, async (request) => {
     const status = await deps.pipeline.rollback(request.params.id)
     return { plugin: toJson(status) }
+  })
+
+  app.put<{ Params: { id: string }; Body: unknown }>('/api/plugins/:id/config', { schema: { params: ID_PARAM } }, async (request, reply) => {
+    const { id } = request.params
+    if (!deps.pipeline.registry.has(id)) throw new Refusal(404, 'PLUGIN_NOT_FOUND', `no loaded plugin with id ${JSON.stringify(id)}`)
+    try {
+      const status = await deps.pipeline.registry.configure(id, request.body ?? null)
+      return { plugin: status === undefined ? null : toJson(status) }
+    } catch (error) {
+      if (error instanceof ConfigInvalidError) {
+        return reply.code(422).send({ error: { code: 'CONFIG_INVALID', message: error.message, issues: error.issues } })
+      }
+      throw error
+    }
   })
 
   app.post<{ Params: { id: string }; Body: { method: string; args?: unknown[] } }>(
