@@ -363,7 +363,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   return app
 }
 
-const TRIGGER_ROUTES: ReadonlySet<string> = new Set(['/api/hot-reload/enable', '/api/hot-reload/disable', '/api/plugins/:id/reload', '/api/plugins/:id/rollback'])
+const TRIGGER_ROUTES: ReadonlySet<string> = new Set(['/api/hot-reload/enable', '/api/hot-reload/disable', '/api/plugins/:id/reload', '/api/plugins/:id/rollback', '/api/plugins/:id/config'])
 
 /** Keyed on the matched route, not the raw URL: `%70lugins`, `%72eload` and absolute-form targets reach the same route and the same budget. */
 function isTrigger(request: FastifyRequest): boolean {
