@@ -186,7 +186,7 @@ describe('the link shortener app over HTTP', () => {
     const refused = await put({ maxLinks: 0, colour: 'red' })
     expect(refused.status).toBe(422)
     expect(refused.json.error.code).toBe('CONFIG_INVALID')
-    expect(refused.json.error.issues.map((i: { path: string[] }) => i.path)).toEqual([['colour'], ['maxLinks']])
+    expect((refused.json.error.issues as { path: string[] }[]).map((i) => i.path)).toEqual([['colour'], ['maxLinks']])
     // the reload with that config never served: the old version, with its config, still does
     expect(webHost.pipeline.registry.status('links')).toMatchObject({ version: '1.1.0', lastError: { code: 'CONFIG_INVALID' } })
     expect((await post('https://example.com/4')).status).toBe(400)
@@ -206,6 +206,6 @@ describe('the link shortener app over HTTP', () => {
     webHost = await startHost(webConfig(), { stdout: () => undefined, color: false })
     const list = await send(webHost.url, { path: '/p/links/api/links' })
     expect(list.json.links).toHaveLength(4)
-    expect(list.json.links.find((l: { key: string }) => l.key === key)).toMatchObject({ url: 'https://example.com/some/long/path' })
+    expect((list.json.links as { key: string }[]).find((l) => l.key === key)).toMatchObject({ url: 'https://example.com/some/long/path' })
   })
 })

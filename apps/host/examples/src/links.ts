@@ -59,8 +59,9 @@ export const linksConfig: StandardSchemaV1<unknown, LinksConfig> = {
       let baseUrl: string | undefined
       if (raw.baseUrl !== undefined) {
         try {
-          const url = new URL(String(raw.baseUrl))
-          if (typeof raw.baseUrl !== 'string' || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new Error('not http')
+          if (typeof raw.baseUrl !== 'string') throw new Error('not a string')
+          const url = new URL(raw.baseUrl)
+          if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http')
           baseUrl = url.href.endsWith('/') ? url.href : `${url.href}/`
         } catch {
           issues.push({ message: `expected an http(s) URL like "https://sho.rt/", got ${JSON.stringify(raw.baseUrl)}`, path: ['baseUrl'] })
