@@ -72,6 +72,24 @@ describe('issue 18 defects', () => {
     expect(row!.lastError).toBeUndefined()
   })
 
+  it('3: a failed reload names the version it attempted (in the journal, the API and the terminal)', async () => {
+    const dirs = await setup('hotswap-d3v-')
+    const file = join(dirs.plugins, 'counter.mjs')
+    await writeFile(file, counterSource('1.0.0'))
+    const { host, out } = await start(dirs)
+    const failed = nextEntry(host.journal, (e) => e.event.type === 'reload' && e.event.outcome === 'failed', 10_000, 'the failed reload')
+    await atomicWrite(file, counterSource('1.1.0').replace('setup(ctx) {', "setup(ctx) { throw new Error('setup broke')"))
+    const entry = await failed
+    expect(entry.data).toMatchObject({ from: '1.0.0', attempted: '1.1.0', outcome: 'failed' })
+    const api = (await send(host.url, { path: '/api/reloads', token: host.token })).json.reloads as { outcome: string; attempted?: string }[]
+    expect(api.filter((r) => r.outcome === 'failed').map((r) => r.attempted)).toEqual(['1.1.0'])
+    expect(out()).toMatch(/✗ reload +counter 1\.0\.0 → 1\.1\.0 .*setup broke.*1\.0\.0 keeps serving/)
+    // A syntax error never names a version: attempted is null, and the line does not invent one.
+    const broken = nextEntry(host.journal, (e) => e.event.type === 'reload' && e.event.outcome === 'failed', 10_000, 'the second failed reload')
+    await atomicWrite(file, 'export default {{ broken')
+    expect((await broken).data).toMatchObject({ from: '1.0.0', attempted: null })
+  })
+
   it('4: a manual reload with nothing changed keeps the way back (rollback returns to the version before)', async () => {
     const dirs = await setup('hotswap-d4-')
     const file = join(dirs.plugins, 'counter.mjs')
@@ -122,6 +140,13 @@ describe('issue 18 defects', () => {
     await second.host.close()
     expect(second.out()).toContain('state of counter not saved')
     expect(await readFile(newest, 'utf8')).toBe(future)
+    // both said as journal events (the event stream and the dashboard show them)
+    const said = second.host.journal.since(0).filter((e) => e.name.startsWith('state'))
+    expect(said.map((e) => [e.name, e.data.id])).toEqual([
+      ['stateRefused', 'counter'],
+      ['stateNotSaved', 'counter'],
+    ])
+    expect(said[0]!.data.message).toMatch(/format 3/)
   })
 
   it('10: SIGTERM while plugins are still loading is a clean stop that saves state', async () => {

@@ -16,6 +16,7 @@ import { errorJson, pluginLabel } from './serialize.js'
 import { createServer, type ServerDeps } from './server.js'
 import { guardedStateStore } from './guarded-store.js'
 import { KvStore } from './kv.js'
+import { isHostEvent, type StateFallbackEvent } from './host-events.js'
 import { hidingGonePlugins } from './status-view.js'
 import { PluginRoutes } from './plugin-routes.js'
 import { createTerminalView, supportsColor, type TerminalView } from './terminal.js'
@@ -88,7 +89,15 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
     await store.close().catch(() => undefined)
     throw new HostError('STATE_DIR', `cannot open the kv service's store: ${(error as Error).message}`, { cause: error })
   }
-  const guarded = guardedStateStore(store, (message) => (logger !== undefined ? logger.warn({ event: 'state' }, message) : view?.print(message)))
+  // State-store fallbacks are said in the log and are journal events (API, SSE, dashboard);
+  // any before the journal exists wait for it.
+  const early: StateFallbackEvent[] = []
+  let noteState = (event: StateFallbackEvent): void => void early.push(event)
+  const guarded = guardedStateStore(store, (event) => {
+    if (logger !== undefined) logger.warn({ event: event.type, plugin: event.id, ...(event.movedTo !== undefined ? { movedTo: event.movedTo } : {}) }, event.message)
+    else view?.print(event.message)
+    noteState(event)
+  })
   // The server listens before any plugin loads (a taken port must not run any plugin's setup());
   // until the pipeline exists the API answers 503 STARTING.
   // eslint-disable-next-line prefer-const -- assigned once the pipeline exists, read by the getters before
@@ -186,11 +195,14 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
   const metrics = createHostMetrics(pipeline, journal)
   core = { pipeline, journal, metrics, routes: new PluginRoutes(pipeline, metrics.registry) }
   let started = false
-  journal.subscribe(({ event }) => {
-    if (logger !== undefined) logEvent(logger, event)
+  noteState = (event) => journal.note(event)
+  for (const event of early.splice(0)) journal.note(event)
+  journal.subscribe(({ event, data }) => {
+    if (isHostEvent(event)) return // printed when it happened
+    if (logger !== undefined) logEvent(logger, event, data.attempted as string | null | undefined)
     else if (view !== undefined) {
       if (!shown(event, started, quiet)) return
-      view.event(event)
+      view.event(event, data.attempted as string | null | undefined)
       if (started && !quiet && event.type === 'reload' && event.action !== 'reload' && event.outcome === 'success') view.table(pipeline.status())
     }
   })
@@ -255,7 +267,7 @@ async function openStateDir(stateDir: string): Promise<{ token: string; file: st
 
 const SILENT_LOGGER: RegistryLogger = { debug() {}, info() {}, warn() {}, error() {} }
 
-function logEvent(logger: Logger, e: PipelineEvent): void {
+function logEvent(logger: Logger, e: PipelineEvent, attempted: string | null | undefined): void {
   switch (e.type) {
     case 'reload': {
       const fields = {
@@ -272,9 +284,9 @@ function logEvent(logger: Logger, e: PipelineEvent): void {
         hashAfter: e.hashAfter,
         attempts: e.attempts,
         timings: e.timings,
-        ...(e.error !== undefined ? { error: errorJson(e.error), failedPhase: e.failedPhase } : {}),
+        ...(e.error !== undefined ? { error: errorJson(e.error), failedPhase: e.failedPhase, attempted } : {}),
       }
-      if (e.outcome === 'failed') logger.error(fields, `${e.action} of ${pluginLabel(e)} failed`)
+      if (e.outcome === 'failed') logger.error(fields, `${e.action} of ${pluginLabel(e)}${typeof attempted === 'string' ? ` to ${attempted}` : ''} failed`)
       else logger.info(fields, `${e.action} ${pluginLabel(e)} in ${e.timings.totalMs} ms`)
       return
     }

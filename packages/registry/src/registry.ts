@@ -219,7 +219,7 @@ class Registry implements PluginRegistry {
       const error = asRegistryError(cause, 'LOAD_FAILED', `loading ${abs} failed`)
       if (plugin !== undefined) this.#background(this.#disposeAll(plugin.name, [plugin]))
       life.to('Failed')
-      this.#emit({ type: 'failed', id: plugin?.name, path: abs, phase: 'prepare', error, serving: undefined, at: Date.now() })
+      this.#emit({ type: 'failed', id: plugin?.name, path: abs, phase: 'prepare', error, serving: undefined, attempted: plugin?.version, at: Date.now() })
       throw error
     } finally {
       this.#pending.delete(abs)
@@ -467,7 +467,7 @@ class Registry implements PluginRegistry {
       entry.failedReloads++
       entry.lastError = error
       entry.life.to('Failed')
-      this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase, error, serving: old.alive ? old.version : undefined, at: Date.now() })
+      this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase, error, serving: old.alive ? old.version : undefined, attempted: next?.version, at: Date.now() })
       throw error
     }
     const t4 = performance.now()
