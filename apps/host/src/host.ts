@@ -16,6 +16,7 @@ import { errorJson, pluginLabel } from './serialize.js'
 import { createServer, type ServerDeps } from './server.js'
 import { guardedStateStore } from './guarded-store.js'
 import { KvStore } from './kv.js'
+import { followSymlinks, type SymlinkFollower } from './symlinks.js'
 import { isHostEvent, type StateFallbackEvent } from './host-events.js'
 import { hidingGonePlugins } from './status-view.js'
 import { PluginRoutes } from './plugin-routes.js'
@@ -133,7 +134,9 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
     await store.close().catch(() => undefined)
     throw error
   }
+  let follower: SymlinkFollower | undefined
   const closeAll = async (): Promise<void> => {
+    follower?.close()
     await server.close().catch(() => undefined)
     await core?.pipeline.close().catch(() => undefined)
     core?.journal.close()
@@ -208,6 +211,8 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
   })
 
   try {
+    // Symlinked plugins and directories: their targets are followed (the watcher sees only the links).
+    follower = await followSymlinks(pipeline, config.dirs, { onProblem: (message) => (logger !== undefined ? logger.warn({ event: 'symlinks' }, message) : view?.print(message)) })
     await abortable(pipeline.ready, io.signal, aborted)
   } catch (error) {
     await closeAll()
