@@ -123,6 +123,14 @@ async function connect() {
         refreshStatusSoon()
       })
     }
+    // The host's state-store fallbacks (a refused, corrupt or unreadable snapshot), in words.
+    for (const name of ['stateRefused', 'stateNotSaved', 'stateCorrupt', 'stateUnreadable']) {
+      source.addEventListener(name, (message) => {
+        const event = JSON.parse(message.data)
+        state.lastSeq = Math.max(state.lastSeq, event.seq)
+        say(event.message, true)
+      })
+    }
     source.addEventListener('closed', () => setLive(false, 'host stopped'))
   } catch (error) {
     if (error.message !== 'unauthorized') {
@@ -254,7 +262,7 @@ function renderTimeline() {
             .filter(([, v]) => v > 0)
             .map(([name, v]) => el('span', { class: `seg ${name}`, style: `width:${(v / Math.max(whole, 0.001)) * 100}%`, title: `${name} ${ms(v)}` }))
           // A failed reload never reached a new version: say so instead of repeating the old one.
-          const versions = r.action === 'reload' ? (r.outcome === 'failed' ? `${r.from ?? '?'} → new version refused (${r.from ?? '?'} keeps serving)` : `${r.from ?? '?'} → ${r.to ?? '?'}`) : r.outcome === 'failed' ? 'not loaded' : (r.to ?? r.from ?? '')
+          const versions = r.action === 'reload' ? (r.outcome === 'failed' ? `${r.from ?? '?'} → ${r.attempted ?? 'new version'} refused (${r.from ?? '?'} keeps serving)` : `${r.from ?? '?'} → ${r.to ?? '?'}`) : r.outcome === 'failed' ? `${r.attempted ?? ''} not loaded`.trim() : (r.to ?? r.from ?? '')
           const what = r.changes.length > 0 ? [...new Set(r.changes.map((c) => `${c.kind} ${base(c.path)}`))].slice(0, 3).join(', ') : r.cause
           return el(
             'li',

@@ -1,6 +1,7 @@
 // Builds the example plugins that need a build step into examples/plugins:
 //   examples/src/clock.ts  -> clock.mjs   (esbuild: one self-contained ESM file)
 //   examples/src/links.ts  -> links.mjs   (the link shortener app, same way)
+//   examples/src/stats.ts  -> stats.mjs   (its stats page, which depends on links)
 //   examples/src/adder.wat -> adder.wasm  (wabt: WebAssembly text to binary)
 // Run by `pnpm run build`; `node scripts/build-examples.mjs [outDir]` builds into another dir.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
@@ -49,9 +50,11 @@ export async function buildExamples(outDir = EXAMPLES_PLUGINS) {
   await buildTsPlugin(join(EXAMPLES_SRC, 'clock.ts'), clock)
   const links = join(outDir, 'links.mjs')
   await buildTsPlugin(join(EXAMPLES_SRC, 'links.ts'), links, 'links')
+  const stats = join(outDir, 'stats.mjs')
+  await buildTsPlugin(join(EXAMPLES_SRC, 'stats.ts'), stats, 'stats')
   const wasm = join(outDir, 'adder.wasm')
   await writeAtomically(wasm, await watToWasm(await readFile(join(EXAMPLES_SRC, 'adder.wat'), 'utf8'), 'adder.wat'))
-  return { clock, links, wasm }
+  return { clock, links, stats, wasm }
 }
 
 // Written through a temp file and a rename, so a running host never loads half a file.
@@ -64,5 +67,5 @@ async function writeAtomically(path, bytes) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const out = await buildExamples(process.argv[2])
-  console.log(`built ${out.clock}, ${out.links} and ${out.wasm}`)
+  console.log(`built ${out.clock}, ${out.links}, ${out.stats} and ${out.wasm}`)
 }

@@ -69,6 +69,15 @@ describe('resolveConfig', () => {
     expect(invalid(() => resolveConfig({ flags: { config: 'conf/missing.json' }, env: {}, cwd }))).toMatch(/^cannot read config file .*missing\.json/)
   })
 
+  it('reads per-plugin config from the file\'s plugins key, and refuses one that is not an object', async () => {
+    await writeConfig({ plugins: { links: { maxLinks: 5 } } })
+    expect(resolveConfig({ flags: {}, env: {}, cwd }).plugins).toEqual({ links: { maxLinks: 5 } })
+    await writeConfig({ plugins: ['links'] })
+    expect(invalid(() => resolveConfig({ flags: {}, env: {}, cwd }))).toMatch(/key "plugins" must be an object of per-plugin config by plugin id/)
+    await writeConfig({})
+    expect(resolveConfig({ flags: {}, env: {}, cwd }).plugins).toBeUndefined()
+  })
+
   it('accepts the spellings people use: OnSignal, on_signal, TRUE, yes, 0', () => {
     const base = { flags: {}, cwd: dirs.root }
     expect(resolveConfig({ ...base, env: { HOTSWAP_POLICY: 'OnSignal' } }).policy).toBe('on-signal')

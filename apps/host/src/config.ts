@@ -67,12 +67,14 @@ export function resolveConfig(input: ConfigInput): HostConfig {
     dirs,
     stateDir: isAbsolute(stateDir) ? stateDir : resolve(values.stateDir === undefined ? cwd : stateBase, stateDir),
     configFile: file?.path,
+    ...(file?.plugins !== undefined ? { plugins: file.plugins } : {}),
   }
 }
 
 interface ConfigFile {
   readonly path: string
   readonly data: Readonly<Record<string, unknown>>
+  readonly plugins: Readonly<Record<string, unknown>> | undefined
 }
 
 function readConfigFile(flag: unknown, fromEnv: string | undefined, cwd: string): ConfigFile | undefined {
@@ -96,11 +98,16 @@ function readConfigFile(flag: unknown, fromEnv: string | undefined, cwd: string)
   }
   const known = new Set<string>(OPTION_SPECS.map((s) => s.key))
   known.add('$schema')
+  known.add('plugins')
   const unknown = Object.keys(data).filter((k) => !known.has(k))
   if (unknown.length > 0) {
     throw new HostError('INVALID_CONFIG', `config file ${path}: unknown key ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known keys: ${[...known].filter((k) => k !== '$schema').join(', ')}`)
   }
-  return { path, data: data as Record<string, unknown> }
+  const plugins = (data as Record<string, unknown>).plugins
+  if (plugins !== undefined && (typeof plugins !== 'object' || plugins === null || Array.isArray(plugins))) {
+    throw new HostError('INVALID_CONFIG', `config file ${path}: key "plugins" must be an object of per-plugin config by plugin id, like { "plugins": { "links": { "maxLinks": 100 } } }`)
+  }
+  return { path, data: data as Record<string, unknown>, plugins: plugins as Record<string, unknown> | undefined }
 }
 
 function isDirectory(path: string): boolean {

@@ -2,7 +2,7 @@
 // The defects a new user found (issue 18), each checked on a real host.
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -72,6 +72,24 @@ describe('issue 18 defects', () => {
     expect(row!.lastError).toBeUndefined()
   })
 
+  it('3: a failed reload names the version it attempted (in the journal, the API and the terminal)', async () => {
+    const dirs = await setup('hotswap-d3v-')
+    const file = join(dirs.plugins, 'counter.mjs')
+    await writeFile(file, counterSource('1.0.0'))
+    const { host, out } = await start(dirs)
+    const failed = nextEntry(host.journal, (e) => e.event.type === 'reload' && e.event.outcome === 'failed', 10_000, 'the failed reload')
+    await atomicWrite(file, counterSource('1.1.0').replace('setup(ctx) {', "setup(ctx) { throw new Error('setup broke')"))
+    const entry = await failed
+    expect(entry.data).toMatchObject({ from: '1.0.0', attempted: '1.1.0', outcome: 'failed' })
+    const api = (await send(host.url, { path: '/api/reloads', token: host.token })).json.reloads as { outcome: string; attempted?: string }[]
+    expect(api.filter((r) => r.outcome === 'failed').map((r) => r.attempted)).toEqual(['1.1.0'])
+    expect(out()).toMatch(/✗ reload +counter 1\.0\.0 → 1\.1\.0 .*setup broke.*1\.0\.0 keeps serving/)
+    // A syntax error never names a version: attempted is null, and the line does not invent one.
+    const broken = nextEntry(host.journal, (e) => e.event.type === 'reload' && e.event.outcome === 'failed', 10_000, 'the second failed reload')
+    await atomicWrite(file, 'export default {{ broken')
+    expect((await broken).data).toMatchObject({ from: '1.0.0', attempted: null })
+  })
+
   it('4: a manual reload with nothing changed keeps the way back (rollback returns to the version before)', async () => {
     const dirs = await setup('hotswap-d4-')
     const file = join(dirs.plugins, 'counter.mjs')
@@ -122,6 +140,70 @@ describe('issue 18 defects', () => {
     await second.host.close()
     expect(second.out()).toContain('state of counter not saved')
     expect(await readFile(newest, 'utf8')).toBe(future)
+    // both said as journal events (the event stream and the dashboard show them)
+    const said = second.host.journal.since(0).filter((e) => e.name.startsWith('state'))
+    expect(said.map((e) => [e.name, e.data.id])).toEqual([
+      ['stateRefused', 'counter'],
+      ['stateNotSaved', 'counter'],
+    ])
+    expect(said[0]!.data.message).toMatch(/format 3/)
+  })
+
+  // The pipeline rescans every 60 s: each bound below is far shorter, so these fail without the follower.
+  it('9: an edit to the target of a symlinked plugin reloads it at once', async () => {
+    const dirs = await setup('hotswap-d9a-')
+    const elsewhere = join(dirs.root, 'src')
+    await mkdir(elsewhere)
+    await writeFile(join(elsewhere, 'counter.mjs'), counterSource('1.0.0'))
+    await symlink(join(elsewhere, 'counter.mjs'), join(dirs.plugins, 'counter.mjs'))
+    const { host } = await start(dirs)
+    expect(host.pipeline.registry.status('counter').version).toBe('1.0.0')
+    await host.pipeline.registry.get('counter').call('inc')
+    const reloaded = nextEntry(host.journal, (e) => e.event.type === 'reload' && e.event.action === 'reload' && e.event.outcome === 'success', 10_000, 'a reload after the target changed')
+    await atomicWrite(join(elsewhere, 'counter.mjs'), counterSource('1.1.0'))
+    await reloaded
+    expect(await host.pipeline.registry.get('counter').call('get')).toEqual({ version: '1.1.0', count: 1 })
+    // A symlink added later is followed too.
+    await writeFile(join(elsewhere, 'echo.mjs'), `export default { name: 'echo', version: '1.0.0', setup() { return { v: () => 1 } } }`)
+    const loaded = nextEntry(host.journal, (e) => e.event.type === 'reload' && e.event.id === 'echo' && e.event.outcome === 'success', 10_000, 'the new symlinked plugin')
+    await symlink(join(elsewhere, 'echo.mjs'), join(dirs.plugins, 'echo.mjs'))
+    await loaded
+    // The follower reads the new link after that load, asynchronously: save until it is seen (bounded).
+    let n = 0
+    await until(
+      async () => {
+        n++
+        const again = nextEntry(host.journal, (e) => e.event.type === 'reload' && e.event.id === 'echo' && e.event.action === 'reload', 1000, 'a reload of echo')
+        await atomicWrite(join(elsewhere, 'echo.mjs'), `export default { name: 'echo', version: '1.0.${n}', setup() { return { v: () => ${n} } } }`)
+        return again.then(() => true, () => false)
+      },
+      10_000,
+      'a reload of echo after its target changed',
+    )
+    expect(await host.pipeline.registry.get('echo').call('v')).toBe(n)
+  })
+
+  it('9: a repointed watched-directory symlink is followed: the new target serves, and edits in it reload', async () => {
+    const dirs = await setup('hotswap-d9b-')
+    const v1 = join(dirs.root, 'v1')
+    const v2 = join(dirs.root, 'v2')
+    await mkdir(v1)
+    await mkdir(v2)
+    await writeFile(join(v1, 'counter.mjs'), counterSource('1.0.0'))
+    await writeFile(join(v2, 'counter.mjs'), counterSource('1.1.0'))
+    const link = join(dirs.root, 'current')
+    await symlink(v1, link)
+    const { host } = await start(dirs, { dirs: [link] })
+    expect(host.pipeline.registry.status('counter').version).toBe('1.0.0')
+    const toV2 = nextEntry(host.journal, (e) => e.event.type === 'reload' && e.event.outcome === 'success' && e.event.to === '1.1.0', 10_000, 'the reload to the new target')
+    // Repoint the way deploy tools do: a new link renamed over the old one.
+    await symlink(v2, `${link}.tmp`)
+    await rename(`${link}.tmp`, link)
+    await toV2
+    const edited = nextEntry(host.journal, (e) => e.event.type === 'reload' && e.event.outcome === 'success' && e.event.to === '1.1.1', 10_000, 'the reload after an edit in the new target')
+    await atomicWrite(join(v2, 'counter.mjs'), counterSource('1.1.1'))
+    await edited
+    expect(await host.pipeline.registry.get('counter').call('get')).toMatchObject({ version: '1.1.1' })
   })
 
   it('10: SIGTERM while plugins are still loading is a clean stop that saves state', async () => {

@@ -1,5 +1,6 @@
 import type { PluginStateSnapshot, RegistryStateStore } from '@hotswap/registry'
 import { isStateStoreError, type StateStore } from '@hotswap/state-store'
+import type { StateFallbackEvent } from './host-events.js'
 
 /**
  * The host's state store as the registry sees it, with every fallback said out loud:
@@ -10,22 +11,23 @@ import { isStateStoreError, type StateStore } from '@hotswap/state-store'
  *   refused stays on disk for a newer host to read.
  *
  * @param store - the host's state store
- * @param say - receives one line per fallback (a log line, a terminal line)
+ * @param report - receives one event per fallback (the host journals it and prints its `message`)
  * @returns the store to hand to the pipeline, and `close()` that stops listening
  * @internal
  */
-export function guardedStateStore(store: StateStore, say: (line: string) => void): { readonly store: RegistryStateStore; close(): void } {
+export function guardedStateStore(store: StateStore, report: (event: StateFallbackEvent) => void): { readonly store: RegistryStateStore; close(): void } {
   const refused = new Map<string, string>()
+  const say = (type: StateFallbackEvent['type'], id: string, message: string, movedTo?: string): void => report({ type, id, message, ...(movedTo !== undefined ? { movedTo } : {}), at: Date.now() })
   const off = store.on('corrupt', (event) => {
     const where = event.movedTo === undefined ? 'it could not be moved aside' : `moved to ${event.movedTo}`
-    say(`state of ${event.pluginId}: a corrupt snapshot was skipped (${event.error.message}; ${where}); using the newest good one`)
+    say('stateCorrupt', event.pluginId, `state of ${event.pluginId}: a corrupt snapshot was skipped (${event.error.message}; ${where}); using the newest good one`, event.movedTo)
   })
   return {
     store: {
       async save(snapshot: PluginStateSnapshot): Promise<unknown> {
         const why = refused.get(snapshot.pluginId)
         if (why !== undefined) {
-          say(`state of ${snapshot.pluginId} not saved: the stored snapshot was refused (${why}) and is kept as it is; move it away to let this host save again`)
+          say('stateNotSaved', snapshot.pluginId, `state of ${snapshot.pluginId} not saved: the stored snapshot was refused (${why}) and is kept as it is; move it away to let this host save again`)
           return undefined
         }
         return store.save(snapshot)
@@ -36,9 +38,9 @@ export function guardedStateStore(store: StateStore, say: (line: string) => void
         } catch (error) {
           if (isStateStoreError(error) && error.code === 'UNSUPPORTED_VERSION') {
             refused.set(id, error.message)
-            say(`state of ${id} refused: ${error.message}; the plugin starts without it and this host will not save over it`)
+            say('stateRefused', id, `state of ${id} refused: ${error.message}; the plugin starts without it and this host will not save over it`)
           } else {
-            say(`state of ${id} unreadable: ${(error as Error).message}; the plugin starts without it`)
+            say('stateUnreadable', id, `state of ${id} unreadable: ${(error as Error).message}; the plugin starts without it`)
           }
           throw error
         }

@@ -15,6 +15,9 @@ import { HOST_FILE_NAME, removeHostFile, writeHostFile, writeToken } from './sec
 import { errorJson, pluginLabel } from './serialize.js'
 import { createServer, type ServerDeps } from './server.js'
 import { guardedStateStore } from './guarded-store.js'
+import { KvStore } from './kv.js'
+import { followSymlinks, type SymlinkFollower } from './symlinks.js'
+import { isHostEvent, type StateFallbackEvent } from './host-events.js'
 import { hidingGonePlugins } from './status-view.js'
 import { PluginRoutes } from './plugin-routes.js'
 import { createTerminalView, supportsColor, type TerminalView } from './terminal.js'
@@ -80,7 +83,22 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
   if (stopAsked()) throw aborted()
 
   const { token, file: tokenFile, store } = await openStateDir(config.stateDir)
-  const guarded = guardedStateStore(store, (message) => (logger !== undefined ? logger.warn({ event: 'state' }, message) : view?.print(message)))
+  let kv: KvStore
+  try {
+    kv = await KvStore.open(config.stateDir)
+  } catch (error) {
+    await store.close().catch(() => undefined)
+    throw new HostError('STATE_DIR', `cannot open the kv service's store: ${(error as Error).message}`, { cause: error })
+  }
+  // State-store fallbacks are said in the log and are journal events (API, SSE, dashboard);
+  // any before the journal exists wait for it.
+  const early: StateFallbackEvent[] = []
+  let noteState = (event: StateFallbackEvent): void => void early.push(event)
+  const guarded = guardedStateStore(store, (event) => {
+    if (logger !== undefined) logger.warn({ event: event.type, plugin: event.id, ...(event.movedTo !== undefined ? { movedTo: event.movedTo } : {}) }, event.message)
+    else view?.print(event.message)
+    noteState(event)
+  })
   // The server listens before any plugin loads (a taken port must not run any plugin's setup());
   // until the pipeline exists the API answers 503 STARTING.
   // eslint-disable-next-line prefer-const -- assigned once the pipeline exists, read by the getters before
@@ -112,15 +130,19 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
   try {
     server = await createServer(deps)
   } catch (error) {
+    await kv.close().catch(() => undefined)
     await store.close().catch(() => undefined)
     throw error
   }
+  let follower: SymlinkFollower | undefined
   const closeAll = async (): Promise<void> => {
+    follower?.close()
     await server.close().catch(() => undefined)
     await core?.pipeline.close().catch(() => undefined)
     core?.journal.close()
     core?.metrics.close()
     guarded.close()
+    await kv.close().catch(() => undefined)
     await store.close().catch(() => undefined)
     await removeHostFile(config.stateDir)
   }
@@ -156,7 +178,15 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
       retry: { maxRetries: config.maxRetries },
       concurrency: config.concurrency,
       ...(config.loader === 'in-process' ? { loader: [inProcessLoader(), wasmLoader()] } : {}),
-      registryOptions: { drainTimeoutMs: config.drainTimeoutMs, callTimeoutMs: config.callTimeoutMs, gateTimeoutMs: config.gateTimeoutMs, logger: SILENT_LOGGER },
+      registryOptions: {
+        drainTimeoutMs: config.drainTimeoutMs,
+        callTimeoutMs: config.callTimeoutMs,
+        gateTimeoutMs: config.gateTimeoutMs,
+        logger: SILENT_LOGGER,
+        // The host's services (plugins declare `uses: ['kv']`) and each plugin's config.
+        services: { kv: kv.service() },
+        ...(config.plugins !== undefined ? { config: config.plugins } : {}),
+      },
       // the host prints every event itself (pino or the terminal view)
       logger: SILENT_LOGGER,
     }))
@@ -168,16 +198,21 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
   const metrics = createHostMetrics(pipeline, journal)
   core = { pipeline, journal, metrics, routes: new PluginRoutes(pipeline, metrics.registry) }
   let started = false
-  journal.subscribe(({ event }) => {
-    if (logger !== undefined) logEvent(logger, event)
+  noteState = (event) => journal.note(event)
+  for (const event of early.splice(0)) journal.note(event)
+  journal.subscribe(({ event, data }) => {
+    if (isHostEvent(event)) return // printed when it happened
+    if (logger !== undefined) logEvent(logger, event, data.attempted as string | null | undefined)
     else if (view !== undefined) {
       if (!shown(event, started, quiet)) return
-      view.event(event)
+      view.event(event, data.attempted as string | null | undefined)
       if (started && !quiet && event.type === 'reload' && event.action !== 'reload' && event.outcome === 'success') view.table(pipeline.status())
     }
   })
 
   try {
+    // Symlinked plugins and directories: their targets are followed (the watcher sees only the links).
+    follower = await followSymlinks(pipeline, config.dirs, { onProblem: (message) => (logger !== undefined ? logger.warn({ event: 'symlinks' }, message) : view?.print(message)) })
     await abortable(pipeline.ready, io.signal, aborted)
   } catch (error) {
     await closeAll()
@@ -237,7 +272,7 @@ async function openStateDir(stateDir: string): Promise<{ token: string; file: st
 
 const SILENT_LOGGER: RegistryLogger = { debug() {}, info() {}, warn() {}, error() {} }
 
-function logEvent(logger: Logger, e: PipelineEvent): void {
+function logEvent(logger: Logger, e: PipelineEvent, attempted: string | null | undefined): void {
   switch (e.type) {
     case 'reload': {
       const fields = {
@@ -254,9 +289,9 @@ function logEvent(logger: Logger, e: PipelineEvent): void {
         hashAfter: e.hashAfter,
         attempts: e.attempts,
         timings: e.timings,
-        ...(e.error !== undefined ? { error: errorJson(e.error), failedPhase: e.failedPhase } : {}),
+        ...(e.error !== undefined ? { error: errorJson(e.error), failedPhase: e.failedPhase, attempted } : {}),
       }
-      if (e.outcome === 'failed') logger.error(fields, `${e.action} of ${pluginLabel(e)} failed`)
+      if (e.outcome === 'failed') logger.error(fields, `${e.action} of ${pluginLabel(e)}${typeof attempted === 'string' ? ` to ${attempted}` : ''} failed`)
       else logger.info(fields, `${e.action} ${pluginLabel(e)} in ${e.timings.totalMs} ms`)
       return
     }

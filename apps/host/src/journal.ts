@@ -1,5 +1,6 @@
 import type { PipelineEvent, ReloadPipeline } from '@hotswap/pipeline'
 import { eventName, toJson } from './serialize.js'
+import type { HostEvent } from './host-events.js'
 
 /** One pipeline event as the host keeps and streams it. */
 export interface JournalEntry {
@@ -9,8 +10,8 @@ export interface JournalEntry {
   readonly name: string
   /** The event as JSON, with `seq` added. */
   readonly data: Readonly<Record<string, unknown>>
-  /** The original event. */
-  readonly event: PipelineEvent
+  /** The original event: the pipeline's, or one the host added ({@link EventJournal.note}). */
+  readonly event: PipelineEvent | HostEvent
 }
 
 /** Options of {@link EventJournal}. */
@@ -39,6 +40,8 @@ export class EventJournal {
   readonly #keepEvents: number
   readonly #keepReloads: number
   readonly #unsubscribe: () => void
+  /** The version each path's last failed attempt tried (from the registry's `failed` event), until its reload result. */
+  readonly #attempted = new Map<string, string>()
   #seq = 0
 
   /**
@@ -88,16 +91,35 @@ export class EventJournal {
     return id === undefined ? [...this.#reloads] : this.#reloads.filter((e) => e.data.id === id || (e.event.type === 'registry' && e.event.event.type === 'rolledBack' && e.event.event.id === id))
   }
 
+  /**
+   * Records an event of the host itself (a state-store fallback), numbered and streamed like
+   * the pipeline's.
+   *
+   * @param event - the event
+   */
+  note(event: HostEvent): void {
+    this.#record(event)
+  }
+
   /** Stops recording. */
   close(): void {
     this.#unsubscribe()
     this.#listeners.clear()
   }
 
-  #record(event: PipelineEvent): void {
+  #record(event: PipelineEvent | HostEvent): void {
     const seq = ++this.#seq
-    const data = { seq, ...(toJson(event) as Record<string, unknown>) }
-    const entry: JournalEntry = { seq, name: eventName(event), data, event }
+    const data: Record<string, unknown> = { seq, ...(toJson(event) as Record<string, unknown>) }
+    // A failed reload result names the version it tried (`attempted`), which only the
+    // registry's failed event before it knows; null when the module never got that far.
+    if (event.type === 'registry' && event.event.type === 'failed') {
+      if (event.event.attempted !== undefined) this.#attempted.set(event.event.path, event.event.attempted)
+      else this.#attempted.delete(event.event.path)
+    } else if (event.type === 'reload') {
+      if (event.outcome === 'failed') data.attempted = this.#attempted.get(event.path) ?? null
+      this.#attempted.delete(event.path)
+    }
+    const entry: JournalEntry = { seq, name: event.type === 'registry' ? eventName(event) : event.type, data, event }
     push(this.#events, entry, this.#keepEvents)
     // The timeline: reloads and rollbacks.
     if (event.type === 'reload' || (event.type === 'registry' && event.event.type === 'rolledBack')) push(this.#reloads, entry, this.#keepReloads)

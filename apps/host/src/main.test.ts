@@ -133,7 +133,10 @@ describe('hotswap-host as a process', () => {
     const pkg = JSON.parse(readFileSync(join(HOST_DIR, 'package.json'), 'utf8')) as { scripts: { start: string } }
     const project = join(dirs.root, 'pnpm-start')
     await mkdir(project, { recursive: true })
-    const script = pkg.scripts.start.replace('dist/cli.js', JSON.stringify(CLI)).replace('.hotswap-state', JSON.stringify(join(dirs.root, 'pnpm-state')))
+    const script = pkg.scripts.start
+      .replace('dist/cli.js', JSON.stringify(CLI))
+      .replace('examples/hotswap.config.json', JSON.stringify(join(HOST_DIR, 'examples', 'hotswap.config.json')))
+      .replace('.hotswap-state', JSON.stringify(join(dirs.root, 'pnpm-state')))
     await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'pnpm-start', private: true, scripts: { start: `${script} ${JSON.stringify(dirs.plugins)}` } }))
     const child = spawn('pnpm', ['run', 'start'], { cwd: project, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOTSWAP_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let out = ''

@@ -47,10 +47,16 @@ export interface HostConfig {
   readonly rateLimit: number
   /** The configuration file that was read, if any. */
   readonly configFile: string | undefined
+  /**
+   * Per-plugin config by plugin id (the config file's `plugins` key): each plugin's
+   * `ctx.config`, validated by its `config` schema. Change one while the host runs with
+   * `PUT /api/plugins/:id/config`.
+   */
+  readonly plugins?: Readonly<Record<string, unknown>> | undefined
 }
 
-/** The keys of {@link HostConfig} that can be set (all but `configFile`). */
-export type OptionKey = Exclude<keyof HostConfig, 'configFile'>
+/** The keys of {@link HostConfig} that can be set by flag, variable and file (all but `configFile` and `plugins`, which only the file sets). */
+export type OptionKey = Exclude<keyof HostConfig, 'configFile' | 'plugins'>
 
 /** One setting: its flag, environment variable, config key, default and parser. @internal */
 export interface OptionSpec {
@@ -87,7 +93,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
 ]
 
 /** The default values (dirs and paths still relative). @internal */
-export const DEFAULTS: Omit<HostConfig, 'dirs' | 'stateDir' | 'configFile'> & { readonly stateDir: string } = {
+export const DEFAULTS: Omit<HostConfig, 'dirs' | 'stateDir' | 'configFile' | 'plugins'> & { readonly stateDir: string } = {
   host: '127.0.0.1',
   port: 4477,
   stateDir: '.hotswap-state',

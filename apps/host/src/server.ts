@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import type { Socket } from 'node:net'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
@@ -9,9 +9,10 @@ import type { Logger } from 'pino'
 import type { PipelinePluginStatus, ReloadPipeline, ReloadResult } from '@hotswap/pipeline'
 import { DriftTracker } from './drift.js'
 import type { StateStore } from '@hotswap/state-store'
+import { ConfigInvalidError } from '@hotswap/registry'
 import type { EventJournal, JournalEntry } from './journal.js'
 import type { HostMetrics } from './metrics.js'
-import { mountPluginRoutes, sendCall } from './route-server.js'
+import { pluginRouteHandler, sendCall } from './route-server.js'
 import { PluginCallError, type PluginRoutes } from './plugin-routes.js'
 import type { PolicyName } from './options.js'
 import { toReloadPolicy } from './policy.js'
@@ -111,7 +112,43 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   const tickets = new TicketBook()
   const streams = new Set<() => void>()
   const httpLogger: FastifyBaseLogger | undefined = deps.logger?.child({ component: 'http' })
+  // The Host allow-list for the port listened on (computed once per port, not per request).
+  let allowedFor: { port: number; names: Set<string> } | undefined
+  const allowedNow = (): { port: number; names: Set<string> } => {
+    const port = (app.server.address() as AddressInfo | null)?.port ?? 0
+    if (allowedFor?.port !== port) allowedFor = { port, names: allowedHostHeaders(deps.bindHost, port) }
+    return allowedFor
+  }
+  const originRefusal = (headers: IncomingHttpHeaders): Refusal | undefined => {
+    const { port, names } = allowedNow()
+    const host = headers.host?.toLowerCase()
+    if (host === undefined || !names.has(host)) return new Refusal(403, 'FORBIDDEN_HOST', `Host header ${JSON.stringify(headers.host ?? '')} is not allowed; use http://127.0.0.1:${port}`)
+    const origin = headers.origin
+    if (origin !== undefined && !isOwnOrigin(origin, names)) return new Refusal(403, 'FORBIDDEN_ORIGIN', `cross-site request from origin ${JSON.stringify(origin)} refused`)
+    if (headers['sec-fetch-site'] === 'cross-site') return new Refusal(403, 'FORBIDDEN_ORIGIN', 'cross-site request refused (Sec-Fetch-Site: cross-site)')
+    return undefined
+  }
+  // Plugin routes (/p/<id>/*, public, the hot path) are served on node:http ahead of Fastify.
+  const servePluginRoute = pluginRouteHandler({
+    routes: () => deps.routes,
+    check: (request) => {
+      const refusal = originRefusal(request.headers)
+      return refusal === undefined ? undefined : { status: refusal.statusCode, code: refusal.code, message: refusal.message }
+    },
+    maxPathLength: MAX_PARAM_LENGTH,
+    onResponse:
+      httpLogger === undefined
+        ? undefined
+        : (request, status, ms) => httpLogger.info({ method: request.method, path: request.url?.split('?')[0], status, ms: Math.round(ms) }, 'request'),
+  })
   const app = Fastify({
+    serverFactory: (handler) => {
+      const server = createHttpServer((request, response) => (request.url?.startsWith('/p/') === true ? servePluginRoute(request, response) : handler(request, response)))
+      // what Fastify sets on a server it makes itself
+      server.keepAliveTimeout = 72_000
+      server.requestTimeout = 30_000
+      return server
+    },
     ...(httpLogger !== undefined ? { loggerInstance: httpLogger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
@@ -155,23 +192,10 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     reply.header('X-Content-Type-Options', 'nosniff')
     reply.header('Referrer-Policy', 'no-referrer')
     reply.header('X-Frame-Options', 'DENY')
-    const port = (app.server.address() as AddressInfo | null)?.port ?? 0
-    const allowed = allowedHostHeaders(deps.bindHost, port)
-    const host = request.headers.host?.toLowerCase()
-    if (host === undefined || !allowed.has(host)) {
-      throw new Refusal(403, 'FORBIDDEN_HOST', `Host header ${JSON.stringify(request.headers.host ?? '')} is not allowed; use http://127.0.0.1:${port}`)
-    }
-    const origin = request.headers.origin
-    if (origin !== undefined && !isOwnOrigin(origin, allowed)) {
-      throw new Refusal(403, 'FORBIDDEN_ORIGIN', `cross-site request from origin ${JSON.stringify(origin)} refused`)
-    }
-    if (request.headers['sec-fetch-site'] === 'cross-site') {
-      throw new Refusal(403, 'FORBIDDEN_ORIGIN', 'cross-site request refused (Sec-Fetch-Site: cross-site)')
-    }
+    const refusal = originRefusal(request.headers)
+    if (refusal !== undefined) throw refusal
     const path = request.url.split('?')[0]!
     if ((request.method === 'GET' || request.method === 'HEAD') && PUBLIC_FILES[path] !== undefined) return
-    // Plugin routes are the app's public surface (no token); the control API is not.
-    if (isPluginRoute(request)) return
     if (request.method === 'GET' && path === '/api/events') {
       const ticket = (request.query as Record<string, unknown>).ticket
       if (typeof ticket === 'string' && tickets.redeem(ticket)) return
@@ -286,16 +310,26 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     return { plugin: toJson(status) }
   })
 
+  app.put<{ Params: { id: string }; Body: unknown }>('/api/plugins/:id/config', { schema: { params: ID_PARAM } }, async (request, reply) => {
+    const { id } = request.params
+    if (!deps.pipeline.registry.has(id)) throw new Refusal(404, 'PLUGIN_NOT_FOUND', `no loaded plugin with id ${JSON.stringify(id)}`)
+    try {
+      const status = await deps.pipeline.registry.configure(id, request.body ?? null)
+      return { plugin: status === undefined ? null : toJson(status) }
+    } catch (error) {
+      if (error instanceof ConfigInvalidError) {
+        return reply.code(422).send({ error: { code: 'CONFIG_INVALID', message: error.message, issues: error.issues } })
+      }
+      throw error
+    }
+  })
+
   app.post<{ Params: { id: string }; Body: { method: string; args?: unknown[] } }>(
     '/api/plugins/:id/call',
     { schema: { params: ID_PARAM, body: CALL_BODY } },
     async (request, reply) => sendCall(reply, await deps.routes.call(request.params.id, request.body.method, request.body.args ?? [])),
   )
 
-  await app.register((scope, _options, done) => {
-    mountPluginRoutes(scope, () => deps.routes)
-    done()
-  })
 
   app.post('/api/events/ticket', { schema: { body: EMPTY_BODY } }, (_request, reply) => reply.send({ ticket: tickets.issue(), expiresInMs: 30_000 }))
 
@@ -349,16 +383,11 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   return app
 }
 
-const TRIGGER_ROUTES: ReadonlySet<string> = new Set(['/api/hot-reload/enable', '/api/hot-reload/disable', '/api/plugins/:id/reload', '/api/plugins/:id/rollback'])
+const TRIGGER_ROUTES: ReadonlySet<string> = new Set(['/api/hot-reload/enable', '/api/hot-reload/disable', '/api/plugins/:id/reload', '/api/plugins/:id/rollback', '/api/plugins/:id/config'])
 
 /** Keyed on the matched route, not the raw URL: `%70lugins`, `%72eload` and absolute-form targets reach the same route and the same budget. */
 function isTrigger(request: FastifyRequest): boolean {
   return request.method === 'POST' && TRIGGER_ROUTES.has(request.routeOptions.url ?? '')
-}
-
-function isPluginRoute(request: FastifyRequest): boolean {
-  const route = request.routeOptions.url ?? ''
-  return route === '/p/:id' || route === '/p/:id/*'
 }
 
 function sendError(error: FastifyError | Refusal | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {

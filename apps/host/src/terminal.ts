@@ -29,7 +29,7 @@ export interface TerminalView {
    * Prints one line for an event worth a person's attention (reloads, failures, pending changes, policy).
    * @param event - a pipeline event
    */
-  event(event: PipelineEvent): void
+  event(event: PipelineEvent, attempted?: string | null): void
 }
 
 /**
@@ -69,14 +69,16 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
   const stateColour = (state: string): string =>
     state === 'Running' || state === 'Loaded' ? c.green(state) : state.startsWith('Failed') ? c.red(state) : c.yellow(state)
 
-  const reloadLine = (r: ReloadResult): string => {
+  const reloadLine = (r: ReloadResult, attempted: string | null | undefined): string => {
     const what = r.changes.length === 0 ? r.cause : describeChanges(r.changes)
     const versions = r.action === 'load' ? (r.to ?? '') : r.action === 'unload' ? (r.from ?? '') : `${r.from ?? '?'} → ${r.to ?? r.from ?? '?'}`
     if (r.outcome === 'failed') {
       const where = r.failedPhase === undefined ? '' : ` in ${r.failedPhase}`
       // Only a reload has a previous version that keeps serving; a failed first load serves nothing.
       const after = r.action === 'reload' && r.from !== undefined ? `— ${r.from} keeps serving` : r.action === 'load' ? '— not serving: fix the file and save it again' : ''
-      return `${time(r.at)} ${c.red('✗')} ${c.bold(r.action.padEnd(6))} ${c.bold(pluginLabel(r))} ${c.dim(what)} ${c.red(`failed${where} after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}: ${r.error?.message ?? 'unknown error'}`)} ${c.dim(after)}`.trimEnd()
+      // The version tried, when its module got as far as naming one: `1.0.0 → 1.1.0 refused`.
+      const tried = typeof attempted === 'string' ? `${c.cyan(r.action === 'reload' ? `${r.from ?? '?'} → ${attempted}` : attempted)} ` : ''
+      return `${time(r.at)} ${c.red('✗')} ${c.bold(r.action.padEnd(6))} ${c.bold(pluginLabel(r))} ${tried}${c.dim(what)} ${c.red(`failed${where} after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}: ${r.error?.message ?? 'unknown error'}`)} ${c.dim(after)}`.trimEnd()
     }
     const t = r.timings
     const phases =
@@ -115,10 +117,10 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
         c.dim(`hot reload ${status.enabled ? 'enabled' : 'disabled'}, policy ${status.policy.kind}${status.policy.kind === 'Scheduled' ? ` every ${status.policy.intervalMs} ms` : ''}; watching ${status.dirs.join(', ')}`),
       )
     },
-    event(e) {
+    event(e, attempted) {
       switch (e.type) {
         case 'reload':
-          out(reloadLine(e))
+          out(reloadLine(e, attempted))
           return
         case 'pending':
           out(`${time(e.at)} ${c.yellow('…')} ${c.bold('pending')} ${c.bold(e.id ?? basename(e.path))} ${c.dim(describeChanges(e.changes))} ${c.yellow(e.enabled ? `(policy ${e.policy}: send SIGUSR2 or POST /api/plugins/<id>/reload)` : '(hot reload disabled)')}`)

@@ -28,12 +28,14 @@ function installedVersion(dir, name) {
 
 /**
  * Makes sure every peer is in the cache; installs the missing ones in one npm call.
+ * @param {(line: string) => void} log
+ * @param {Readonly<Record<string, string>>} peers - name -> exact version (default: {@link PEERS}; the http suite asks for pm2)
  * @returns {{ dir: string, missing: Record<string, string> }} `missing`: peer -> why it is not usable.
  */
-export function ensurePeers(log = console.log) {
+export function ensurePeers(log = console.log, peers = PEERS) {
   const dir = peersDir()
   mkdirSync(dir, { recursive: true })
-  const wanted = Object.entries(PEERS).filter(([name, version]) => installedVersion(dir, name) !== version)
+  const wanted = Object.entries(peers).filter(([name, version]) => installedVersion(dir, name) !== version)
   const missing = {}
   if (wanted.length > 0) {
     const specs = wanted.map(([name, version]) => `${name}@${version}`)
@@ -44,11 +46,11 @@ export function ensurePeers(log = console.log) {
       log(`npm install failed: ${String(error.stderr ?? error.message).trim().split('\n').slice(-3).join(' | ')}`)
     }
   }
-  for (const [name, version] of Object.entries(PEERS)) {
+  for (const [name, version] of Object.entries(peers)) {
     const got = installedVersion(dir, name)
     if (got !== version) missing[name] = got === undefined ? `${name}@${version} could not be installed into ${dir}` : `${name} ${got} installed, ${version} wanted`
   }
-  if (missing.bun === undefined && !existsSync(join(dir, 'node_modules', '.bin', 'bun'))) missing.bun = 'the bun package installed but ships no binary for this platform'
+  if ('bun' in peers && missing.bun === undefined && !existsSync(join(dir, 'node_modules', '.bin', 'bun'))) missing.bun = 'the bun package installed but ships no binary for this platform'
   return { dir, missing }
 }
 

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import autocannon from 'autocannon'
 import { median, table } from '../lib/stats.mjs'
+import { ensurePeers } from '../lib/peers.mjs'
 
 const LONG = process.env.BENCH_HTTP_LONG === '1'
 const ROUNDS = LONG ? 5 : 3
@@ -26,7 +27,9 @@ const PEER_RELOADS = LONG ? 10 : 4
 const CONNECTIONS = 32
 const here = fileURLToPath(new URL('.', import.meta.url))
 const CLI = join(here, '..', '..', '..', 'apps', 'host', 'dist', 'cli.js')
-const PM2 = join(here, '..', '..', 'node_modules', '.bin', 'pm2')
+/** pm2, installed at bench time into the peers cache outside the repository (lib/peers.mjs). */
+const PM2_VERSION = '7.0.4'
+let PM2 = 'pm2'
 const exec = promisify(execFile)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
@@ -203,6 +206,12 @@ async function hotswapPeer(host) {
 }
 
 async function pm2Peer(work, log) {
+  const { dir, missing } = ensurePeers(log, { pm2: PM2_VERSION })
+  if (missing.pm2 !== undefined) {
+    log(`pm2 row skipped: ${missing.pm2}`)
+    return { server: 'pm2 reload (cluster x2)', failed: 'n/a', requests: 'n/a', 'new code answers p50 ms': 'n/a', 'state kept': 'n/a' }
+  }
+  PM2 = join(dir, 'node_modules', '.bin', 'pm2')
   const env = { ...process.env, PM2_HOME: join(work, 'pm2') }
   const file = join(work, 'pm2-app.cjs')
   await writeFile(file, bareServer(0))

@@ -94,6 +94,8 @@ export interface FailedEvent extends EventBase {
   readonly error: RegistryError
   /** The version still serving calls, if any. */
   readonly serving: string | undefined
+  /** The version that was tried, when its module got as far as naming one (not for a syntax error or a missing file). */
+  readonly attempted?: string | undefined
 }
 
 /**

@@ -225,7 +225,7 @@ class Registry implements PluginRegistry {
       const error = asRegistryError(cause, 'LOAD_FAILED', `loading ${abs} failed`)
       if (plugin !== undefined) this.#background(this.#disposeAll(plugin.name, [plugin]))
       life.to('Failed')
-      this.#emit({ type: 'failed', id: plugin?.name, path: abs, phase: 'prepare', error, serving: undefined, at: this.#scheduler.now() })
+      this.#emit({ type: 'failed', id: plugin?.name, path: abs, phase: 'prepare', error, serving: undefined, attempted: plugin?.version, at: this.#scheduler.now() })
       throw error
     } finally {
       this.#pending.delete(abs)
@@ -501,7 +501,7 @@ class Registry implements PluginRegistry {
       entry.failedReloads++
       entry.lastError = error
       entry.life.to('Failed')
-      this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase, error, serving: old.alive ? old.version : undefined, at: this.#scheduler.now() })
+      this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase, error, serving: old.alive ? old.version : undefined, attempted: next?.version, at: this.#scheduler.now() })
       throw error
     }
     const t4 = this.#elapsed()
