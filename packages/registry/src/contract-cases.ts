@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigInvalidError } from './config.js'
+import { callCases } from './contract-cases-calls.js'
 import { RegistryError } from './errors.js'
 import type { RegistryEvent } from './events.js'
 import type { Loader } from './loader.js'
@@ -345,5 +346,6 @@ export function contractCases(loader: () => Loader, format: Format): Case[] {
     strictEqual((await fresh.next()).value, '1.0.1:0')
     await fresh.return?.()
   })
+  cases.push(...callCases(loader, format))
   return cases
 }

@@ -1,5 +1,7 @@
 import { basename } from 'node:path'
 import { CallTracker } from './call-tracker.js'
+import { abortedCall } from './call-aborted.js'
+import type { CallOptions } from './call-aborted.js'
 import { RegistryError } from './errors.js'
 import type { LoadedPlugin, Loader, PrepareOptions, SetupInit } from './loader.js'
 import type { PluginArtifact } from './artifact.js'
@@ -124,7 +126,9 @@ class WasmPlugin implements LoadedPlugin {
     this.methods = [...this.#functions.keys()]
   }
 
-  call(method: string, args: readonly unknown[]): Promise<unknown> {
+  call(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
+    // Wasm functions run to completion synchronously: a signal can only stop a call before it starts.
+    if (options?.signal?.aborted === true) return Promise.reject(abortedCall(options.signal, method, this.#label, this.name))
     const fn = this.#functions.get(method)
     if (fn === undefined) {
       return Promise.reject(

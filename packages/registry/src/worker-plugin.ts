@@ -1,5 +1,7 @@
 import type { MessagePort, Worker } from 'node:worker_threads'
 import { CallTracker } from './call-tracker.js'
+import { abortedCall, whenAborted } from './call-aborted.js'
+import type { CallOptions } from './call-aborted.js'
 import { uncloneablePath } from './clone-path.js'
 import { RegistryError } from './errors.js'
 import type { LoadedPlugin, PrepareOptions, SetupInit } from './loader.js'
@@ -60,7 +62,11 @@ interface Request {
   readonly reject: (error: unknown) => void
   /** The method, for a call. */
   readonly method?: string | undefined
+  /** The caller's signal, for a call made with one. */
+  readonly signal?: AbortSignal | undefined
   timer?: NodeJS.Timeout | undefined
+  /** Removes the abort listener. */
+  unlisten?: (() => void) | undefined
 }
 
 /**
@@ -200,15 +206,27 @@ export class WorkerPlugin implements LoadedPlugin {
     }
   }
 
-  call(method: string, args: readonly unknown[]): Promise<unknown> {
+  call(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
     if (!this.#alive) return Promise.reject(this.#deadError())
+    const signal = options?.signal
+    if (signal?.aborted === true) return Promise.reject(abortedCall(signal, method, this.#label, this.name))
     return this.#tracker.run(method, (resolve, reject) => {
       const id = this.#nextId++
-      const request: Request = { resolve, reject, method }
+      const request: Request = { resolve, reject, method, signal }
+      if (signal !== undefined) {
+        request.unlisten = whenAborted(signal, () => {
+          if (!this.#requests.has(id)) return
+          this.#forget(id)
+          clearTimeout(request.timer)
+          reject(abortedCall(signal, method, this.#label, this.name))
+          this.#post({ op: 'abort', id })
+        })
+      }
       const timeoutMs = this.#options.callTimeoutMs
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0) {
         request.timer = setTimeout(() => {
           this.#forget(id)
+          request.unlisten?.()
           reject(new RegistryError('CALL_TIMEOUT', `call "${method}" on ${this.#label} took longer than ${timeoutMs} ms; the worker was terminated`, { pluginId: this.name }))
           this.#kill(new RegistryError('WORKER_CRASHED', `${this.#label} was terminated after call "${method}" timed out (callTimeoutMs ${timeoutMs})`, { pluginId: this.name }))
         }, timeoutMs)
@@ -216,10 +234,11 @@ export class WorkerPlugin implements LoadedPlugin {
       this.#requests.set(id, request)
       this.#hold()
       try {
-        this.#port.postMessage({ id, op: 'call', method, args })
+        this.#port.postMessage(signal === undefined ? { id, op: 'call', method, args } : { id, op: 'call', method, args, signal: true })
       } catch (error) {
         this.#forget(id)
         clearTimeout(request.timer)
+        request.unlisten?.()
         const where = uncloneablePath(args, 'args')
         reject(
           where === undefined
@@ -315,17 +334,20 @@ export class WorkerPlugin implements LoadedPlugin {
     }
     const request = this.#requests.get(message.id)
     if (request === undefined) {
-      // A late reply to a request that timed out is fine; an id never issued is forged.
+      // A late reply to a request that timed out or was aborted is fine (a stream it opened is
+      // closed, which cancels its producer); an id never issued is forged.
       if (message.id >= this.#nextId) this.#kill(this.#violation(`reply to request ${message.id}, which was never sent`))
+      else if (message.ok && message.stream !== undefined) message.stream.close()
       return
     }
     this.#forget(message.id)
     if (request.timer !== undefined) clearTimeout(request.timer)
+    request.unlisten?.()
     if (message.ok) {
       const stream = message.stream
       if (stream === undefined) request.resolve(message.value)
       else if (request.method === undefined) this.#kill(this.#violation('a stream reply to a request that is not a call'))
-      else request.resolve(this.#stream(request.method, stream))
+      else request.resolve(this.#stream(request.method, stream, request.signal))
     } else if (request.method === undefined) {
       request.reject(new RemoteFailure(message.error))
     } else if (message.error.tag === 'unknown-method') {
@@ -341,13 +363,32 @@ export class WorkerPlugin implements LoadedPlugin {
     }
   }
 
-  #stream(method: string, port: MessagePort): unknown {
-    return workerStream(
+  #stream(method: string, port: MessagePort, signal: AbortSignal | undefined): unknown {
+    const consumer = workerStream(
       port,
       (error) => reviveError(error as SerializedError),
       () => this.#endError ?? new RegistryError('WORKER_CRASHED', `${this.#label} ended while stream "${method}" was open`, { pluginId: this.name }),
-      (cancel) => this.#tracker.hold(method, cancel),
+      (cancel) => {
+        const release = this.#tracker.hold(method, cancel)
+        if (signal === undefined) return release
+        const unlisten = whenAborted(signal, () => cancel(abortedCall(signal, method, this.#label, this.name)))
+        return () => {
+          unlisten()
+          release()
+        }
+      },
     )
+    return consumer
+  }
+
+  /** Posts a message that needs no reply (a gone worker needs none either). */
+  #post(message: Record<string, unknown>): void {
+    if (!this.#alive) return
+    try {
+      this.#port.postMessage(message)
+    } catch {
+      // the port closed under us: the worker has gone
+    }
   }
 
   #onStray(): void {
@@ -420,6 +461,7 @@ export class WorkerPlugin implements LoadedPlugin {
     this.#hold()
     for (const request of requests) {
       clearTimeout(request.timer)
+      request.unlisten?.()
       request.reject(error)
     }
     this.#tracker.rejectAll(error)
