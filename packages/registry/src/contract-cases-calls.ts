@@ -166,5 +166,107 @@ export function callCases(loader: () => Loader, format: Format): Case[] {
     deepStrictEqual((await handle.call('stats')).abortedAtEnd, [true, true])
   })
 
+  const web = source(
+    format,
+    `name: 'web', version: '1.0.0', setup(ctx) { return {
+      async fetch(request) {
+        const url = new URL(request.url)
+        if (url.pathname === '/echo') return new Response(request.body, { status: 201, statusText: 'Made', headers: { 'x-method': request.method, 'x-seen': request.headers.get('x-test') || '' } })
+        if (url.pathname === '/count') { let n = 0; for await (const c of request.body) n += c.byteLength; return Response.json({ n }) }
+        if (url.pathname === '/first') { const reader = request.body.getReader(); const first = await reader.read(); reader.releaseLock(); return Response.json({ first: first.value.byteLength }) }
+        if (url.pathname === '/cookies') { const h = new Headers(); h.append('set-cookie', 'a=1'); h.append('set-cookie', 'b=2'); return new Response(null, { status: 204, headers: h }) }
+        if (url.pathname === '/big') {
+          const signal = ctx.signal
+          return new Response(new ReadableStream({
+            pull(c) { produced++; c.enqueue(new Uint8Array(65536).fill(produced % 256)) },
+            cancel() { cancelled.push(signal.aborted) },
+          }, { highWaterMark: 0 }), { headers: { 'content-type': 'application/octet-stream' } })
+        }
+        if (url.pathname === '/fail') throw new TypeError('no such route')
+        return new Response('hello ' + request.method + ' ' + url.pathname + url.search)
+      },
+      stats: () => ({ produced, cancelled }),
+    } } `,
+    'let produced = 0\nconst cancelled = []',
+  )
+  type Web = { fetch(request: Request): Response; stats(): { produced: number; cancelled: boolean[] } }
+
+  test('web handlers: fetch(Request) gets method, url, headers and body; the Response keeps status, statusText, headers (each set-cookie) and body', async (registry, write) => {
+    await registry.load(await write('web', web))
+    const handle = registry.get<Web>('web')
+    const hello = await handle.call('fetch', new Request('http://plugin.local/hi?x=1'))
+    ok(hello instanceof Response, 'a Response')
+    deepStrictEqual([hello.status, await hello.text()], [200, 'hello GET /hi?x=1'])
+    const echo = await handle.api.fetch(new Request('http://plugin.local/echo', { method: 'POST', body: 'ping pong', headers: { 'x-test': 'yes' } }))
+    deepStrictEqual([echo.status, echo.statusText, echo.headers.get('x-method'), echo.headers.get('x-seen'), await echo.text()], [201, 'Made', 'POST', 'yes', 'ping pong'])
+    const cookies = await handle.call('fetch', new Request('http://plugin.local/cookies'))
+    deepStrictEqual([cookies.status, cookies.headers.getSetCookie(), cookies.body], [204, ['a=1', 'b=2'], null])
+    await rejects(handle.call('fetch', new Request('http://plugin.local/fail')), (e: unknown) => e instanceof Error && e.name === 'TypeError' && e.message === 'no such route')
+    strictEqual(registry.status('web').inFlight, 0)
+  })
+
+  test('web handlers: bodies stream both ways: 16 MB in (read as it comes), a 64 MB response read slowly stays a few chunks ahead, cancel stops it', async (registry, write) => {
+    await registry.load(await write('web', web))
+    const handle = registry.get<Web>('web')
+    const chunk = new Uint8Array(65536).fill(7)
+    const upload = (chunks: number, pulls: { n: number }): ReadableStream<Uint8Array> =>
+      new ReadableStream<Uint8Array>(
+        {
+          pull(c) {
+            if (pulls.n++ === chunks) c.close()
+            else c.enqueue(chunk)
+          },
+        },
+        { highWaterMark: 0 },
+      )
+    const all = { n: 0 }
+    const counted = await handle.call('fetch', new Request('http://plugin.local/count', { method: 'POST', body: upload(256, all), duplex: 'half' } as RequestInit))
+    deepStrictEqual(await counted.json(), { n: 256 * 65536 })
+    const some = { n: 0 }
+    const first = await handle.call('fetch', new Request('http://plugin.local/first', { method: 'POST', body: upload(1000, some), duplex: 'half' } as RequestInit))
+    deepStrictEqual(await first.json(), { first: 65536 })
+    await new Promise((r) => setTimeout(r, 50))
+    ok(some.n <= 40, `the host read ${some.n} chunks of a request body the plugin read one chunk of`)
+    const big = await handle.call('fetch', new Request('http://plugin.local/big'))
+    strictEqual(big.headers.get('content-type'), 'application/octet-stream')
+    const reader = (big.body as ReadableStream<Uint8Array>).getReader()
+    let read = 0
+    for (let i = 0; i < 10; i++) {
+      const step = await reader.read()
+      strictEqual(step.done, false)
+      read += (step.value as Uint8Array).byteLength
+    }
+    strictEqual(read, 10 * 65536)
+    await new Promise((r) => setTimeout(r, 50))
+    const { produced } = await handle.call('stats')
+    ok(produced - 10 <= 40, `the plugin produced ${produced} chunks for a reader that took 10`)
+    ok(registry.status('web').inFlight <= 1)
+    await reader.cancel()
+    await until(async () => (await handle.call('stats')).cancelled.length === 1, "the plugin's response stream to be cancelled")
+    await until(() => registry.status('web').inFlight === 0, 'no call in flight')
+  })
+
+  test('web handlers: an abort mid-body errors the response body with an AbortError and cancels the plugin\'s stream; its ctx.signal aborts', async (registry, write) => {
+    await registry.load(await write('web', web))
+    const handle = registry.get<Web>('web')
+    const controller = new AbortController()
+    const big = await handle.withSignal(controller.signal).call('fetch', new Request('http://plugin.local/big'))
+    const reader = (big.body as ReadableStream<Uint8Array>).getReader()
+    strictEqual((await reader.read()).done, false)
+    strictEqual((await reader.read()).done, false)
+    controller.abort()
+    await rejects(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return
+      })(),
+      isAbort,
+    )
+    await until(async () => (await handle.call('stats')).cancelled.length === 1, "the plugin's response stream to be cancelled")
+    deepStrictEqual((await handle.call('stats')).cancelled, [true])
+    await until(() => registry.status('web').inFlight === 0, 'no call in flight')
+    const hello = await handle.call('fetch', new Request('http://plugin.local/'))
+    strictEqual(await hello.text(), 'hello GET /')
+  })
+
   return cases
 }

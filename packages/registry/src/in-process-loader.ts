@@ -11,7 +11,7 @@ import { checkConfig, readContract } from './contract.js'
 import type { ConfigCheck, PluginContractInfo } from './contract.js'
 import { localContext } from './plugin-context.js'
 import { isAsyncIterable } from './streams.js'
-import { trackedStream } from './stream-local.js'
+import { abortableResponse, trackedStream } from './stream-local.js'
 import { format } from 'node:util'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { abortedCall, whenAborted } from './call-aborted.js'
@@ -211,6 +211,17 @@ class InProcessPlugin implements LoadedPlugin {
       }
       const settle = (value: unknown): void => {
         clearTimeout(timer)
+        if (signal !== undefined && call !== undefined && value instanceof Response) {
+          const own = call
+          const off = unlisten
+          resolve(
+            abortableResponse(value, signal, () => abortedCall(signal, method, this.#label, this.name), (cancelled) => {
+              if (cancelled && !own.signal.aborted) own.abort(new DOMException('the caller stopped reading the response', 'AbortError'))
+              off?.()
+            }),
+          )
+          return
+        }
         if (scope !== undefined && call !== undefined && isAsyncIterable(value)) {
           const own = call
           resolve(this.#result(method, scopedIterable(value, scope, () => own.abort(new DOMException('the caller stopped reading the stream', 'AbortError'))), signal, unlisten))

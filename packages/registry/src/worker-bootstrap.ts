@@ -1,5 +1,6 @@
 import { uncloneablePath } from './clone-path.js'
 import { CONTRACT_BOOTSTRAP } from './worker-contract.js'
+import { WEB_BOOTSTRAP } from './worker-web.js'
 
 /**
  * The code every plugin worker runs, started with `new Worker(WORKER_BOOTSTRAP, { eval: true })`
@@ -122,6 +123,8 @@ defineProperty(process, 'stdin', { get: () => stdin, configurable: false, enumer
 require('node:module').syncBuiltinESMExports()
 // --- the plugin contract (config, services, dependencies, events, streams): worker-contract.ts
 ${CONTRACT_BOOTSTRAP}
+// --- web handlers (a Request argument, a Response result): worker-web.ts
+${WEB_BOOTSTRAP}
 // --- end of the plugin contract
 let def
 let api
@@ -262,14 +265,15 @@ function onRequest(m) {
   if (m.signal === true) return signalledCall(m)
   let r
   try {
-    r = api[m.method](...m.args)
+    r = api[m.method](...(m.req === undefined ? m.args : webArgs(m, undefined)))
   } catch (error) {
+    webDone(m.requests)
     return fail(m.id, error, 'call')
   }
   if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
-    r.then((v) => contractResult(m.id, v), (e) => fail(m.id, e, 'call'))
+    r.then((v) => callResult(m, v), (e) => { webDone(m.requests); fail(m.id, e, 'call') })
   } else {
-    contractResult(m.id, r)
+    callResult(m, r)
   }
 }
 function signalledCall(m) {
@@ -279,17 +283,24 @@ function signalledCall(m) {
   const done = () => { if (callControllers.get(m.id) === call) callControllers.delete(m.id) }
   const settle = (v) => {
     if (isAsyncIterable(v)) return contractResult(m.id, scopedIterable(v, store, call, done))
+    callResult(m, v, (cancelled) => {
+      if (cancelled && !call.signal.aborted) call.abort(abortError('the caller stopped reading the response'))
+      done()
+    })
+  }
+  const failed = (error) => {
     done()
-    contractResult(m.id, v)
+    webDone(m.requests)
+    fail(m.id, error, 'call')
   }
   let r
   try {
-    r = callScope.run(store, () => api[m.method](...m.args))
+    const args = m.req === undefined ? m.args : webArgs(m, call.signal)
+    r = callScope.run(store, () => api[m.method](...args))
   } catch (error) {
-    done()
-    return fail(m.id, error, 'call')
+    return failed(error)
   }
-  if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then(settle, (e) => { done(); fail(m.id, e, 'call') })
+  if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then(settle, failed)
   else settle(r)
 }
 // A stream of a signalled call: its producer runs in the call's scope (ctx.signal is the call's),

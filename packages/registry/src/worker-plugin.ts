@@ -14,7 +14,9 @@ import { OutputMeter } from './worker-output.js'
 import type { OutputBudget } from './worker-output.js'
 import { parseWorkerMessage } from './worker-protocol.js'
 import type { ConfigCheck, PluginContractInfo } from './contract.js'
-import { parseContractInfo, workerSetupInit, workerStream, WorkerContractHost } from './worker-contract.js'
+import { parseContractInfo, STREAM_WINDOW, workerSetupInit, workerStream, WorkerContractHost } from './worker-contract.js'
+import { BODY_WINDOW, hasRequest, packArgs, responseOf } from './worker-web.js'
+import type { StreamConsumer, StreamPort } from './streams.js'
 
 /**
  * What {@link WorkerPlugin} uses of a Worker.
@@ -233,23 +235,49 @@ export class WorkerPlugin implements LoadedPlugin {
       }
       this.#requests.set(id, request)
       this.#hold()
-      try {
-        this.#port.postMessage(signal === undefined ? { id, op: 'call', method, args } : { id, op: 'call', method, args, signal: true })
-      } catch (error) {
-        this.#forget(id)
-        clearTimeout(request.timer)
-        request.unlisten?.()
-        const where = uncloneablePath(args, 'args')
-        reject(
-          where === undefined
-            ? error
-            : new RegistryError('NOT_CLONEABLE', `call "${method}" on ${this.#label}: ${where}, which cannot cross the worker boundary (pass data: JSON-like values, Dates, Maps, typed arrays)`, {
-                cause: error,
-                pluginId: this.name,
-              }),
-        )
+      const message: Record<string, unknown> = signal === undefined ? { id, op: 'call', method, args } : { id, op: 'call', method, args, signal: true }
+      if (!hasRequest(args)) {
+        this.#postCall(id, request, message, [], args)
+        return
       }
+      // A Request argument: its body is read (what is ready) and streamed to the worker.
+      packArgs(args).then(
+        (packed) => {
+          if (this.#requests.get(id) !== request || !this.#alive) {
+            for (const port of packed.transfer) port.close()
+            return
+          }
+          this.#postCall(id, request, { ...message, args: packed.args, req: packed.req }, packed.transfer, args)
+        },
+        (error: unknown) => this.#failCall(id, request, new RegistryError('NOT_CLONEABLE', `call "${method}" on ${this.#label}: the request body could not be read: ${(error as Error).message}`, { cause: error, pluginId: this.name })),
+      )
     })
+  }
+
+  #postCall(id: number, request: Request, message: Record<string, unknown>, transfer: MessagePort[], args: readonly unknown[]): void {
+    try {
+      this.#port.postMessage(message, transfer)
+    } catch (error) {
+      for (const port of transfer) port.close()
+      const where = uncloneablePath(args, 'args')
+      this.#failCall(
+        id,
+        request,
+        where === undefined
+          ? error
+          : new RegistryError('NOT_CLONEABLE', `call "${String(message.method)}" on ${this.#label}: ${where}, which cannot cross the worker boundary (pass data: JSON-like values, Dates, Maps, typed arrays, a Request)`, {
+              cause: error,
+              pluginId: this.name,
+            }),
+      )
+    }
+  }
+
+  #failCall(id: number, request: Request, error: unknown): void {
+    this.#forget(id)
+    clearTimeout(request.timer)
+    request.unlisten?.()
+    request.reject(error)
   }
 
   drain(timeoutMs: number): Promise<number> {
@@ -338,6 +366,7 @@ export class WorkerPlugin implements LoadedPlugin {
       // closed, which cancels its producer); an id never issued is forged.
       if (message.id >= this.#nextId) this.#kill(this.#violation(`reply to request ${message.id}, which was never sent`))
       else if (message.ok && message.stream !== undefined) message.stream.close()
+      else if (message.ok && message.response?.body?.port !== undefined) message.response.body.port.close()
       return
     }
     this.#forget(message.id)
@@ -345,7 +374,10 @@ export class WorkerPlugin implements LoadedPlugin {
     request.unlisten?.()
     if (message.ok) {
       const stream = message.stream
-      if (stream === undefined) request.resolve(message.value)
+      if (message.response !== undefined) {
+        if (request.method === undefined) this.#kill(this.#violation('a response reply to a request that is not a call'))
+        else request.resolve(responseOf(message.response, (port) => this.#consume(request.method as string, port, request.signal, BODY_WINDOW) as StreamConsumer<Uint8Array>))
+      } else if (stream === undefined) request.resolve(message.value)
       else if (request.method === undefined) this.#kill(this.#violation('a stream reply to a request that is not a call'))
       else request.resolve(this.#stream(request.method, stream, request.signal))
     } else if (request.method === undefined) {
@@ -364,6 +396,11 @@ export class WorkerPlugin implements LoadedPlugin {
   }
 
   #stream(method: string, port: MessagePort, signal: AbortSignal | undefined): unknown {
+    return this.#consume(method, port, signal, STREAM_WINDOW)
+  }
+
+  /** Reads a stream (or a response body) of a call: in flight until it ends, ended by the call's signal. */
+  #consume(method: string, port: StreamPort, signal: AbortSignal | undefined, window: number): StreamConsumer {
     const consumer = workerStream(
       port,
       (error) => reviveError(error as SerializedError),
@@ -377,6 +414,7 @@ export class WorkerPlugin implements LoadedPlugin {
           release()
         }
       },
+      window,
     )
     return consumer
   }
