@@ -751,6 +751,7 @@ class Registry implements PluginRegistry {
       inFlight: entry.active.inFlight,
       previousVersion: entry.previous?.plugin.version,
       alive: entry.active.alive,
+      dependsOn: entry.active.contract?.dependsOn ?? {},
     }
   }
 }
