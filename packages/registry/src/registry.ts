@@ -411,7 +411,7 @@ class Registry implements PluginRegistry {
       const go = (): void => {
         if (signal.aborted) return
         const entry = this.#entries.get(id)
-        const fail = (error: unknown): void => {
+        const fail = (error: Error): void => {
           stop()
           reject(error)
         }

@@ -1,7 +1,7 @@
 // Web handlers across a MessagePort: a `Request` argument and a `Response` result travel as
 // plain objects (url or status, headers) with their bodies streamed on the credit streams of
 // streams.ts, one MessageChannel per body. What a body has ready at once (up to 64 KB, read
-// within one macrotask) travels inline, so a small request or response is one message; the
+// within a few microtask turns) travels inline, so a small request or response is one message; the
 // rest follows on the channel with backpressure. The functions below are self-contained (no
 // imports, no outer names): the worker bootstrap embeds their source, and the host runs the
 // same code.
@@ -46,7 +46,8 @@ export interface WebKit {
 }
 
 /**
- * Packs a body: reads what is ready (within one macrotask, up to 64 KB) and, unless the body
+ * Packs a body: reads what is ready (reads that settle within a few microtask turns, up to
+ * 64 KB) and, unless the body
  * ended, serves the rest on a new channel whose far port is pushed onto `transfer`. `onEnd` is
  * called once when the body was read to its end or failed (`false`), or was cancelled by its
  * reader (`true`).
@@ -78,12 +79,11 @@ export async function packBody(stream: ReadableStream<unknown> | null, kit: WebK
   let pending: Promise<{ done: boolean; value?: unknown }> | undefined = reader.read()
   try {
     while (size < LIMIT) {
-      let immediate: NodeJS.Immediate | undefined
-      const tick = new Promise((resolve) => {
-        immediate = setImmediate(() => resolve(TICK))
-      })
+      // "Ready" is: the read settles within a few microtask turns (a macrotask would cost more
+      // than a small body's whole trip).
+      let tick: Promise<unknown> = Promise.resolve(TICK)
+      for (let hop = 0; hop < 8; hop++) tick = tick.then((x) => x)
       const r = await Promise.race([pending, tick])
-      clearImmediate(immediate)
       if (r === TICK) break
       const step = r as { done: boolean; value?: unknown }
       if (step.done) {
@@ -131,22 +131,28 @@ export async function packBody(stream: ReadableStream<unknown> | null, kit: WebK
 }
 
 /**
- * A `ReadableStream` over a packed body: the inline chunks, then the channel (pulled on demand,
- * so the producer runs at most the body window ahead); cancelling it cancels the producer.
+ * A packed body as a body again: the bytes when all of it came inline, else a `ReadableStream`
+ * of the inline chunks, then the channel (pulled on demand, so the producer runs at most the
+ * body window ahead); cancelling it cancels the producer.
  *
  * @internal
  */
-export function unpackBody(body: WireBody | null, kit: WebKit): ReadableStream<Uint8Array> | null {
+export function unpackBody(body: WireBody | null, kit: WebKit): ReadableStream<Uint8Array> | Uint8Array | null {
   if (body === null || body === undefined) return null
   const chunks = body.chunks
   const port = body.port
   if (port === undefined) {
-    return new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (const chunk of chunks) controller.enqueue(chunk)
-        controller.close()
-      },
-    })
+    // All of it is here: one buffer (a body from bytes is much cheaper to read than a stream).
+    if (chunks.length === 1) return chunks[0] as Uint8Array
+    let size = 0
+    for (const chunk of chunks) size += chunk.byteLength
+    const all = new Uint8Array(size)
+    let at = 0
+    for (const chunk of chunks) {
+      all.set(chunk, at)
+      at += chunk.byteLength
+    }
+    return all
   }
   const consumer = kit.consume(port)
   let i = 0

@@ -4,7 +4,7 @@
 import { MessageChannel, MessagePort } from 'node:worker_threads'
 import { packBody, packRequest, packResponse, unpackBody, unpackRequest, unpackResponse } from './web-bodies.js'
 import type { WebKit, WireBody, WireResponse } from './web-bodies.js'
-import { consumeStream, produceStream } from './streams.js'
+import { produceStream } from './streams.js'
 import type { StreamConsumer, StreamPort } from './streams.js'
 
 /** How many body chunks may be in flight ahead of their reader (64 KB chunks: 1 MB). */
@@ -155,14 +155,5 @@ function parseBody(value: unknown): WireBody | null | string {
   const b = value as Record<string, unknown>
   if (!Array.isArray(b.chunks) || !b.chunks.every((c) => c instanceof Uint8Array)) return 'response body chunks that are not bytes'
   if (b.port !== undefined && !(b.port instanceof MessagePort)) return 'a response body port that is not a MessagePort'
-  return { chunks: b.chunks as Uint8Array[], port: b.port as MessagePort | undefined }
-}
-
-/**
- * Reads a body port with the body window (for callers that do not track it).
- *
- * @internal
- */
-export function bodyConsumer(port: StreamPort, closedError: () => Error): StreamConsumer<Uint8Array> {
-  return consumeStream<Uint8Array>(port, (error) => error, { window: BODY_WINDOW, closedError })
+  return { chunks: b.chunks, port: b.port }
 }
