@@ -19,7 +19,7 @@ export class PluginCallError extends Error {
    */
   constructor(
     readonly status: number,
-    readonly code: 'PLUGIN_NOT_FOUND' | 'NO_FETCH_HANDLER' | 'UNKNOWN_METHOD' | 'CALL_FAILED' | 'BAD_RESPONSE' | 'NOT_TRANSFERABLE',
+    readonly code: 'PLUGIN_NOT_FOUND' | 'NO_FETCH_HANDLER' | 'UNKNOWN_METHOD' | 'CALL_FAILED' | 'BAD_RESPONSE',
     message: string,
     options?: ErrorOptions,
   ) {
@@ -95,16 +95,12 @@ export class PluginRoutes {
    * @param id - the plugin id
    * @param request - the request as the plugin sees it (its URL is the path after `/p/<id>`)
    * @returns the plugin's response
-   * @throws {@link PluginCallError} `PLUGIN_NOT_FOUND`, `NOT_TRANSFERABLE` (a worker plugin: the registry cannot move a Request across yet), `NO_FETCH_HANDLER`, `CALL_FAILED` (it threw) or `BAD_RESPONSE` (it returned something else than a `Response`)
+   * @throws {@link PluginCallError} `PLUGIN_NOT_FOUND`, `NO_FETCH_HANDLER`, `CALL_FAILED` (it threw) or `BAD_RESPONSE` (it returned something else than a `Response`)
    */
   async fetch(id: string, request: Request): Promise<Response> {
+    // Every loader takes the Request itself: a worker or pool plugin gets its body streamed in
+    // and streams its Response body back (the registry's web handlers).
     const handle = this.#handle(id)
-    const loader = this.#pipeline.registry.status(id).loader
-    if (!REQUEST_LOADERS.has(loader)) {
-      // A worker gets its arguments by structured clone, which turns a Request into an empty
-      // object: refuse instead of handing the plugin something that only looks like a request.
-      throw new PluginCallError(501, 'NOT_TRANSFERABLE', `plugin ${id} runs in the ${loader} loader, which cannot pass a Request and its body across to the plugin yet; start the host with --loader in-process to serve its routes (calls with POST /api/plugins/${id}/call work with every loader)`)
-    }
     let value: unknown
     try {
       value = await handle.call('fetch', request)
@@ -139,9 +135,6 @@ export class PluginRoutes {
     return registry.get(id)
   }
 }
-
-/** Loaders whose plugins receive the Request object itself. */
-const REQUEST_LOADERS: ReadonlySet<string> = new Set(['in-process'])
 
 function asCallError(id: string, method: string, error: unknown): PluginCallError {
   const code = (error as { code?: unknown } | undefined)?.code

@@ -125,8 +125,11 @@ describe('plugin routes /p/<id>/*', () => {
     expect(cookies.headers['set-cookie']).toEqual(['a=1', 'b=2'])
   })
 
-  it('stream bodies both ways: the answer to the first chunk arrives before the request ends', async () => {
-    const url = new URL(host.url)
+  it.each([
+    ['in-process', () => host],
+    ['worker', () => worker],
+  ] as const)('stream bodies both ways (%s plugin): the answer to the first chunk arrives before the request ends', async (_loader, which) => {
+    const url = new URL(which().url)
     const text = await new Promise<string>((resolve, reject) => {
       const req = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: '/p/web/echo', headers: { 'content-type': 'application/octet-stream' } }, (res) => {
         let body = ''
@@ -143,7 +146,7 @@ describe('plugin routes /p/<id>/*', () => {
       req.write('first;')
     })
     expect(text).toBe('first;second')
-    const big = await send(host.url, { path: '/p/web/big' })
+    const big = await send(which().url, { path: '/p/web/big' })
     expect(big.text.length).toBe(5 * 1024 * 1024)
   })
 
@@ -194,14 +197,15 @@ describe('plugin routes /p/<id>/*', () => {
     expect(after.hits).toBeGreaterThan(before + served - 1)
   })
 
-  it('on a worker plugin: calls work; a route says why it cannot be served when the registry cannot move a Request across', async () => {
+  it('on a worker plugin: calls and routes work (method, path, query, prefix, set-cookie headers, a throwing handler)', async () => {
+    expect(worker.pipeline.registry.status('web').loader).not.toBe('in-process')
     const res = await send(worker.url, { method: 'POST', path: '/api/plugins/web/call', token: worker.token, body: JSON.stringify({ method: 'add', args: [1, 2] }), headers: { 'content-type': 'application/json' } })
     expect(res.json).toEqual({ result: 3 })
-    const route = await send(worker.url, { path: '/p/web/' })
-    if (route.status === 200) expect(route.json).toMatchObject({ path: '/', prefix: '/p/web' })
-    else {
-      expect(route.status, JSON.stringify(route.json)).toBe(501)
-      expect(route.json.error).toMatchObject({ code: 'NOT_TRANSFERABLE', message: expect.stringContaining('--loader in-process') })
-    }
+    const route = await send(worker.url, { method: 'PUT', path: '/p/web/a/b?x=1', body: 'data', headers: { 'content-type': 'text/plain' } })
+    expect(route.status, JSON.stringify(route.json)).toBe(200)
+    expect(route.json).toMatchObject({ method: 'PUT', path: '/a/b', query: '?x=1', prefix: '/p/web' })
+    expect((await send(worker.url, { path: '/p/web/cookie' })).headers['set-cookie']).toEqual(['a=1', 'b=2'])
+    const boom = await send(worker.url, { path: '/p/web/boom' })
+    expect([boom.status, boom.json.error.code]).toEqual([502, 'CALL_FAILED'])
   })
 })

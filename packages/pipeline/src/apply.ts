@@ -139,6 +139,7 @@ async function run(ctx: ApplyContext, slot: Slot, action: ReloadAction, change: 
         ctx.slots.setInputs(slot, artifact.inputs, slot.stamps)
       }
       const built = artifact.prebuilt
+      if (action === 'reload' && related(registry, id!).length > 0) return together(registry, () => reloadWithRelated(ctx, id!, built))
       return (action === 'load' ? registry.load(built) : registry.reload(id!, built)).catch((error: unknown) => withDependent(registry, built, error))
     },
     {
@@ -239,6 +240,60 @@ async function withDependent(registry: PluginRegistry, built: PluginArtifact, er
   const other = error.chain.find((id) => registry.has(id) && registry.status(id).path !== built.path)
   if (other === undefined) throw error
   const statuses = await registry.reloadMany([built, registry.status(other).path])
+  return statuses.find((s) => s.path === built.path) ?? (statuses[0] as PluginStatus)
+}
+
+/** The loaded plugins `id` depends on and the loaded plugins that depend on it. */
+function related(registry: PluginRegistry, id: string): string[] {
+  const out = new Set<string>()
+  for (const status of registry.list()) {
+    if (status.id === id) for (const dep of Object.keys(status.dependsOn ?? {})) out.add(dep)
+    else if (status.dependsOn !== undefined && Object.hasOwn(status.dependsOn, id)) out.add(status.id)
+  }
+  out.delete(id)
+  return [...out].filter((other) => registry.has(other))
+}
+
+/** One at a time per registry: the reloads of plugins that depend on each other (so a batch is formed once). */
+const queues = new WeakMap<PluginRegistry, Promise<unknown>>()
+function together<T>(registry: PluginRegistry, fn: () => Promise<T>): Promise<T> {
+  const run = (queues.get(registry) ?? Promise.resolve()).then(fn)
+  queues.set(
+    registry,
+    run.then(
+      () => undefined,
+      () => undefined,
+    ),
+  )
+  return run
+}
+
+/**
+ * Reloads a plugin with the plugins it depends on and that depend on it whose files changed too
+ * (as they are now): one `registry.reloadMany()`, in dependency order, so a watcher batch that
+ * changes a dependency and its dependent swaps them together. A plugin a batch already swapped
+ * to this very artifact is not reloaded again. @internal
+ */
+async function reloadWithRelated(ctx: ApplyContext, id: string, built: PluginArtifact): Promise<PluginStatus> {
+  const { registry } = ctx
+  if (registry.has(id) && registry.status(id).hash === built.hash) return registry.status(id)
+  const companions: { slot: Slot; artifact: SlotArtifact }[] = []
+  for (const other of related(registry, id)) {
+    const slot = ctx.slots.find(registry.status(other).path)
+    if (slot === undefined) continue
+    const artifact = await buildSlotArtifact(slot.path).catch(() => undefined)
+    if (artifact !== undefined && artifact.hash !== registry.status(other).hash) companions.push({ slot, artifact })
+  }
+  if (companions.length === 0) return registry.reload(id, built).catch((error: unknown) => withDependent(registry, built, error))
+  const statuses = await registry.reloadMany([built, ...companions.map((c) => c.artifact.prebuilt)])
+  for (const { slot, artifact } of companions) {
+    ctx.slots.setInputs(slot, artifact.inputs, slot.stamps)
+    slot.liveHash = artifact.hash
+    slot.alive = true
+    slot.failedHash = undefined
+    slot.failedDeterministic = false
+    slot.lastError = undefined
+  }
   return statuses.find((s) => s.path === built.path) ?? (statuses[0] as PluginStatus)
 }
 

@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigInvalidError } from './config.js'
+import { callCases } from './contract-cases-calls.js'
 import { RegistryError } from './errors.js'
 import type { RegistryEvent } from './events.js'
 import type { Loader } from './loader.js'
@@ -65,7 +66,7 @@ export function contractCases(loader: () => Loader, format: Format): Case[] {
       name,
       run: async () => {
         const dir = await mkdtemp(join(tmpdir(), 'hotswap-contract-'))
-        const registry = createPluginRegistry({ loader: loader(), logger: QUIET, drainTimeoutMs: 300, setupTimeoutMs: 5000, loadTimeoutMs: 5000, ...options })
+        const registry = createPluginRegistry({ loader: loader(), logger: QUIET, drainTimeoutMs: 1500, setupTimeoutMs: 5000, loadTimeoutMs: 5000, ...options })
         const write = async (file: string, text: string): Promise<string> => {
           const path = join(dir, `${file}.${ext}`)
           await writeFile(path, text)
@@ -339,11 +340,12 @@ export function contractCases(loader: () => Loader, format: Format): Case[] {
     await write('s', streamer('1.0.1'))
     const t0 = Date.now()
     await registry.reload('s')
-    ok(Date.now() - t0 >= 250, 'the reload did not wait for the open stream')
+    ok(Date.now() - t0 >= 1000, 'the reload did not wait for the open stream (drainTimeoutMs 1500)')
     await rejects(reading, isCode('DRAIN_TIMEOUT'))
     const fresh = (await handle.call('slow'))[Symbol.asyncIterator]()
     strictEqual((await fresh.next()).value, '1.0.1:0')
     await fresh.return?.()
   })
+  cases.push(...callCases(loader, format))
   return cases
 }

@@ -15,6 +15,7 @@
  * - `SETUP_TIMEOUT`: importing a version (`loadTimeoutMs`) or its `setup()` (`setupTimeoutMs`) took too long.
  * - `SETUP_FAILED`: `setup()` threw (anything but a {@link StateRejectedError}).
  * - `CALL_TIMEOUT`: a call did not finish within `callTimeoutMs` (the worker loader then terminates the worker).
+ * - `CALL_ABORTED`: the caller aborted the call through its `AbortSignal` (see {@link CallAbortedError}).
  * - `GATE_TIMEOUT`: a reload held callers at its gate past `gateTimeoutMs`; the old version resumed.
  * - `NOT_CLONEABLE`: an argument or result cannot cross the worker boundary (a function, a symbol...).
  * - `DRAIN_TIMEOUT`: a call was still running on the old version after `drainTimeoutMs`.
@@ -43,6 +44,7 @@ export type RegistryErrorCode =
   | 'SETUP_TIMEOUT'
   | 'SETUP_FAILED'
   | 'CALL_TIMEOUT'
+  | 'CALL_ABORTED'
   | 'GATE_TIMEOUT'
   | 'NOT_CLONEABLE'
   | 'DRAIN_TIMEOUT'

@@ -13,8 +13,20 @@ import { checkConfig, readContract } from './contract.js'
 import type { ConfigCheck, PluginContractInfo } from './contract.js'
 import { localContext } from './plugin-context.js'
 import { isAsyncIterable } from './streams.js'
-import { trackedStream } from './stream-local.js'
+import { abortableResponse, trackedStream } from './stream-local.js'
 import { format } from 'node:util'
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { abortedCall, whenAborted } from './call-aborted.js'
+import type { CallOptions } from './call-aborted.js'
+
+/** The call a signalled in-process call runs in: `ctx.signal` of `owner`, read inside it, is `signal`. */
+interface CallScope {
+  readonly owner: object
+  readonly signal: AbortSignal
+}
+
+/** Shared by every in-process version; a version reads only a scope it owns (calls between plugins nest). */
+const callScope = new AsyncLocalStorage<CallScope>()
 
 /** Options of {@link inProcessLoader}. */
 export interface InProcessLoaderOptions {
@@ -128,16 +140,23 @@ class InProcessPlugin implements LoadedPlugin {
       }
     }
     const log = this.#log
-    const ctx: PluginContext = {
+    const versionSignal = this.#controller.signal
+    const ctx = {
       ...(localContext(init.host, this.name) as Pick<PluginContext, 'config' | 'services' | 'plugins' | 'emit'>),
       state: init.hasState ? state : undefined,
       previousVersion: init.previousVersion,
       log,
-      signal: this.#controller.signal,
       rejectState: (reason?: string) => {
         throw new StateRejectedError(reason ?? 'the state was rejected')
       },
-    }
+    } as PluginContext
+    Object.defineProperty(ctx, 'signal', {
+      get: (): AbortSignal => {
+        const call = callScope.getStore()
+        return call !== undefined && call.owner === this ? call.signal : versionSignal
+      },
+      enumerable: true,
+    })
     let api: unknown
     try {
       api = await this.#within(Promise.resolve().then(() => def.setup(ctx)), timeoutMs, () => this.#timeout('setup()', timeoutMs))
@@ -156,7 +175,7 @@ class InProcessPlugin implements LoadedPlugin {
     this.#names = new Set(this.methods)
   }
 
-  call(method: string, args: readonly unknown[]): Promise<unknown> {
+  call(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
     const api = this.#api
     if (api === undefined || !this.#names.has(method)) {
       return Promise.reject(
@@ -165,32 +184,72 @@ class InProcessPlugin implements LoadedPlugin {
           : new RegistryError('UNKNOWN_METHOD', `${this.#label} has no method ${method}; it has ${this.methods.join(', ')}`, { pluginId: this.name }),
       )
     }
+    const signal = options?.signal
+    if (signal?.aborted === true) return Promise.reject(abortedCall(signal, method, this.#label, this.name))
     const timeoutMs = this.#options.callTimeoutMs
     return this.#tracker.run(method, (resolve, reject) => {
       let timer: Subscription | undefined
+      let scope: CallScope | undefined
+      let unlisten: (() => void) | undefined
+      let call: AbortController | undefined
+      if (signal !== undefined) {
+        // The call's own signal: aborted by the caller or by dispose; ctx.signal inside the call.
+        call = new AbortController()
+        scope = { owner: this, signal: call.signal }
+        const own = call
+        const offVersion = whenAborted(this.#controller.signal, () => own.abort(new DOMException('the plugin version was disposed', 'AbortError')))
+        const offCaller = whenAborted(signal, () => {
+          own.abort(new DOMException('the caller aborted this call', 'AbortError'))
+          timer?.unsubscribe()
+          reject(abortedCall(signal, method, this.#label, this.name))
+        })
+        unlisten = () => {
+          offVersion()
+          offCaller()
+        }
+      }
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0) {
-        timer = after(this.#scheduler, timeoutMs, () => reject(new RegistryError('CALL_TIMEOUT', `call "${method}" on ${this.#label} took longer than ${timeoutMs} ms`, { pluginId: this.name })))
+        timer = after(this.#scheduler, timeoutMs, () => {
+          unlisten?.()
+          reject(new RegistryError('CALL_TIMEOUT', `call "${method}" on ${this.#label} took longer than ${timeoutMs} ms`, { pluginId: this.name }))
+        })
+      }
+      const settle = (value: unknown): void => {
+        timer?.unsubscribe()
+        if (signal !== undefined && call !== undefined && value instanceof Response) {
+          const own = call
+          const off = unlisten
+          resolve(
+            abortableResponse(value, signal, () => abortedCall(signal, method, this.#label, this.name), (cancelled) => {
+              if (cancelled && !own.signal.aborted) own.abort(new DOMException('the caller stopped reading the response', 'AbortError'))
+              off?.()
+            }),
+          )
+          return
+        }
+        if (scope !== undefined && call !== undefined && isAsyncIterable(value)) {
+          const own = call
+          resolve(this.#result(method, scopedIterable(value, scope, () => own.abort(new DOMException('the caller stopped reading the stream', 'AbortError'))), signal, unlisten))
+          return
+        }
+        unlisten?.()
+        resolve(this.#result(method, value, undefined, undefined))
+      }
+      const fail = (error: unknown): void => {
+        timer?.unsubscribe()
+        unlisten?.()
+        reject(this.#map(error, this.#artifact))
       }
       try {
-        const result = (api[method] as (...a: unknown[]) => unknown)(...args)
+        const fn = api[method] as (...a: unknown[]) => unknown
+        const result = scope === undefined ? fn(...args) : callScope.run(scope, () => fn(...args))
         if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-          ;(result as PromiseLike<unknown>).then(
-            (value) => {
-              timer?.unsubscribe()
-              resolve(this.#result(method, value))
-            },
-            (error: unknown) => {
-              timer?.unsubscribe()
-              reject(this.#map(error, this.#artifact))
-            },
-          )
+          ;(result as PromiseLike<unknown>).then(settle, fail)
         } else {
-          timer?.unsubscribe()
-          resolve(this.#result(method, result))
+          settle(result)
         }
       } catch (error) {
-        timer?.unsubscribe()
-        reject(this.#map(error, this.#artifact))
+        fail(error)
       }
     })
   }
@@ -205,9 +264,23 @@ class InProcessPlugin implements LoadedPlugin {
     }
   }
 
-  #result(method: string, value: unknown): unknown {
+  /** A stream result as a call in flight until it ends; with a signal, its abort ends it (then `unlisten`). */
+  #result(method: string, value: unknown, signal: AbortSignal | undefined, unlisten: (() => void) | undefined): unknown {
     if (!isAsyncIterable(value)) return value
-    return trackedStream(value, (cancel) => this.#tracker.hold(method, cancel), (error) => this.#map(error, this.#artifact))
+    return trackedStream(
+      value,
+      (cancel) => {
+        const release = this.#tracker.hold(method, cancel)
+        if (signal === undefined) return release
+        const off = whenAborted(signal, () => cancel(abortedCall(signal, method, this.#label, this.name)))
+        return () => {
+          off()
+          unlisten?.()
+          release()
+        }
+      },
+      (error) => this.#map(error, this.#artifact),
+    )
   }
 
   drain(timeoutMs: number): Promise<number> {
@@ -285,5 +358,21 @@ function contractOf(def: PluginDefinition<object>, path: string): PluginContract
     return readContract(def)
   } catch (error) {
     throw new RegistryError('INVALID_PLUGIN', `${path}: ${(error as Error).message}`, { pluginId: def.name })
+  }
+}
+
+/** A stream of a signalled call: its producer runs in the call's scope (so `ctx.signal` is the call's). */
+function scopedIterable(source: AsyncIterable<unknown>, scope: CallScope, leave: () => void): AsyncIterable<unknown> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<unknown> {
+      const it = callScope.run(scope, () => source[Symbol.asyncIterator]())
+      return {
+        next: (value?: unknown) => callScope.run(scope, () => it.next(value)),
+        return: (value?: unknown) => {
+          if (!scope.signal.aborted) leave()
+          return typeof it.return === 'function' ? callScope.run(scope, () => (it.return as (v?: unknown) => Promise<IteratorResult<unknown>>)(value)) : Promise.resolve({ value, done: true })
+        },
+      }
+    },
   }
 }

@@ -3,6 +3,8 @@ export type { CallSettled, PluginRegistry, PluginStatus, RegistryLogger, Registr
 export { definePlugin, StateRejectedError, validatePluginIdentity } from './plugin.js'
 export type { PluginContext, PluginDefinition, PluginLog } from './plugin.js'
 export { RegistryError, DrainTimeoutError } from './errors.js'
+export { CallAbortedError } from './call-aborted.js'
+export type { CallOptions } from './call-aborted.js'
 export type { RegistryErrorCode } from './errors.js'
 export type { LifecycleState } from './lifecycle.js'
 export type {
@@ -20,7 +22,7 @@ export type {
   StateLostEvent,
   UnloadedEvent,
 } from './events.js'
-export type { AnyFunction, AsyncApi, MethodArgs, MethodName, MethodResult, PluginHandle, UnknownApi } from './handle.js'
+export type { AnyFunction, AsyncApi, MethodArgs, MethodName, MethodResult, PluginHandle, SignalledCalls, UnknownApi } from './handle.js'
 export type { LoadedPlugin, Loader, LoaderLogEntry, PrepareOptions, SetupInit } from './loader.js'
 export { buildArtifact, isPluginArtifact, readPluginSource, PLUGIN_EXTENSIONS } from './artifact.js'
 export type { BuildArtifactOptions, PluginArtifact, PluginManifest, PluginSource } from './artifact.js'

@@ -35,5 +35,5 @@ const suites: Array<[string, LoaderContractOptions]> = [
 ]
 
 describe.each(suites)('loader contract: %s', (_label, options) => {
-  for (const c of loaderContract(options)) it(c.name, c.run, 30_000)
+  for (const c of loaderContract(options)) it(c.name, c.run, 60_000)
 })

@@ -3,6 +3,7 @@ import type { RegistryError } from './errors.js'
 import type { JsonValue } from '@hotswap/state-store'
 import type { PluginArtifact } from './artifact.js'
 import type { ConfigCheck, PluginContractInfo, PluginHost } from './contract.js'
+import type { CallOptions } from './call-aborted.js'
 
 /** A log line from a plugin or a loader. */
 export interface LoaderLogEntry {
@@ -69,8 +70,14 @@ export interface LoadedPlugin {
    * Rejects with `SETUP_FAILED`, `STATE_REJECTED`, `SETUP_TIMEOUT` or `WORKER_CRASHED`.
    */
   setup(init: SetupInit, timeoutMs: number): Promise<void>
-  /** Calls an API function; rejects with the plugin's error, `UNKNOWN_METHOD`, `CALL_TIMEOUT`, `WORKER_CRASHED`. */
-  call(method: string, args: readonly unknown[]): Promise<unknown>
+  /**
+   * Calls an API function; rejects with the plugin's error, `UNKNOWN_METHOD`, `CALL_TIMEOUT`,
+   * `WORKER_CRASHED`. With `options.signal`: when it aborts, reject with a {@link CallAbortedError}
+   * at once, stop counting the call in flight, end a stream result with that
+   * error, and abort the plugin's `ctx.signal` of that call. A loader that cannot reach the
+   * plugin still rejects the caller (the registry races the signal too).
+   */
+  call(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown>
   /**
    * Waits until no call is in flight, up to `timeoutMs`; then rejects the calls still running
    * with `DrainTimeoutError`. Resolves with how many were cancelled.

@@ -43,7 +43,16 @@ export interface PluginContext<S = JsonValue, C = unknown, U extends string = st
   readonly previousVersion?: string | undefined
   /** Logging that reaches the host. */
   readonly log: PluginLog
-  /** Aborted when this version is disposed: stop timers and I/O tied to it. */
+  /**
+   * Where to listen for "stop". Read inside a call that its caller made cancellable
+   * (`handle.withSignal(signal)`), anywhere in that call's async work (after `await`s too, and
+   * inside a stream it returns), it is that call's signal: aborted when the caller aborts, when
+   * the caller stops reading the stream, or when this version is disposed; pass it on
+   * (`fetch(url, { signal: ctx.signal })`) or check `ctx.signal.aborted`. Read anywhere else
+   * (in `setup`, in a call made without a signal) it is the version's signal, aborted when this
+   * version is disposed: stop timers and I/O tied to it. Keep a reference taken in `setup` for
+   * the version's lifetime; read `ctx.signal` again inside a call for that call.
+   */
   readonly signal: AbortSignal
   /**
    * Refuses the handed-over state: throws a {@link StateRejectedError}, so that the reload

@@ -96,6 +96,8 @@ export interface PluginStatus {
   readonly previousVersion: string | undefined
   /** Whether the serving version is alive (`false` after a worker crash until a reload). */
   readonly alive: boolean
+  /** The plugins the serving version `dependsOn`, id to semver range (empty when none). */
+  readonly dependsOn?: Readonly<Record<string, string>> | undefined
 }
 
 /** How one call through a plugin's handle ended; see {@link PluginRegistry.onCall}. */

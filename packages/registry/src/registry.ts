@@ -6,6 +6,8 @@ import { major } from 'semver'
 import { RegistryError } from './errors.js'
 import type { FailurePhase, RegistryEvent } from './events.js'
 import { createHandle } from './handle.js'
+import { abortedCall, whenAborted } from './call-aborted.js'
+import type { CallOptions } from './call-aborted.js'
 import { filter, map } from 'rxjs'
 import type { PluginHost } from './contract.js'
 import { checkDependencies, checkDependents, dependencyOrder } from './dependencies.js'
@@ -352,7 +354,7 @@ class Registry implements PluginRegistry {
         filter((event): event is Extract<RegistryEvent, { type: 'emitted' }> => event.type === 'emitted' && event.id === id),
         map((event): PluginEvent => ({ type: event.event, payload: event.payload, id: event.id, version: event.version, at: event.at })),
       )
-      handle = createHandle<object>(id, (method, args) => this.#call(id, method, args), events$)
+      handle = createHandle<object>(id, (method, args, options) => this.#call(id, method, args, options), events$)
       this.#handles.set(id, handle)
     }
     return handle
@@ -396,7 +398,9 @@ class Registry implements PluginRegistry {
 
   // --- calls ---------------------------------------------------------------------------
 
-  #call(id: string, method: string, args: unknown[]): Promise<unknown> {
+  #call(id: string, method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+    const signal = options?.signal
+    if (signal !== undefined) return this.#signalledCall(id, method, args, signal)
     const entry = this.#entries.get(id)
     if (entry === undefined) return Promise.reject(this.#closed ?? notFound(id))
     if (entry.gate !== undefined) return entry.gate.promise.then(() => this.#call(id, method, args))
@@ -430,6 +434,28 @@ class Registry implements PluginRegistry {
         this.#logger.warn(`a call listener threw: ${(error as Error).message}`)
       }
     }
+  }
+
+  /** A call with a signal: it rejects as soon as the signal aborts, at the gate or in the loader (which also tells the plugin). */
+  #signalledCall(id: string, method: string, args: unknown[], signal: AbortSignal): Promise<unknown> {
+    const aborted = (): Error => abortedCall(signal, method, `plugin "${id}"`, id)
+    if (signal.aborted) return Promise.reject(aborted())
+    return new Promise<unknown>((resolve, reject) => {
+      const stop = whenAborted(signal, () => reject(aborted()))
+      const go = (): void => {
+        if (signal.aborted) return
+        const entry = this.#entries.get(id)
+        const fail = (error: Error): void => {
+          stop()
+          reject(error)
+        }
+        if (entry === undefined) return fail(this.#closed ?? notFound(id))
+        if (entry.gate !== undefined) return void entry.gate.promise.then(go)
+        if (entry.gone !== undefined) return fail(entry.gone)
+        entry.active.call(method, args, { signal }).then(resolve, reject).finally(stop)
+      }
+      go()
+    })
   }
 
   // --- operations ----------------------------------------------------------------------
@@ -760,6 +786,7 @@ class Registry implements PluginRegistry {
       inFlight: entry.active.inFlight,
       previousVersion: entry.previous?.plugin.version,
       alive: entry.active.alive,
+      dependsOn: entry.active.contract?.dependsOn ?? {},
     }
   }
 }

@@ -72,3 +72,61 @@ export function trackedStream<T>(source: AsyncIterable<T>, track: (cancel: (erro
   }
   return consumer
 }
+
+/**
+ * The response of an in-process call made with a signal: the same status, headers and body,
+ * except that the signal's abort errors the body with `error()` and cancels the plugin's
+ * stream. `onEnd(cancelled)` once the body ended, failed, was cancelled or aborted.
+ *
+ * @internal
+ */
+export function abortableResponse(response: Response, signal: AbortSignal, error: () => unknown, onEnd: (cancelled: boolean) => void): Response {
+  const source = response.body
+  if (source === null) {
+    onEnd(false)
+    return response
+  }
+  const reader = source.getReader()
+  let done = false
+  let controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  const listener = (): void => {
+    const e = error()
+    if (!done) controller?.error(e)
+    reader.cancel(e).catch(() => undefined)
+    finish(true)
+  }
+  const finish = (cancelled: boolean): void => {
+    if (done) return
+    done = true
+    signal.removeEventListener('abort', listener)
+    onEnd(cancelled)
+  }
+  signal.addEventListener('abort', listener, { once: true })
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c
+      },
+      async pull(c) {
+        let step: { done: boolean; value?: Uint8Array | undefined }
+        try {
+          step = await reader.read()
+        } catch (e) {
+          finish(false)
+          throw e
+        }
+        if (done) return
+        if (step.done) {
+          c.close()
+          finish(false)
+        } else c.enqueue(step.value as Uint8Array)
+      },
+      async cancel(reason) {
+        finish(true)
+        await reader.cancel(reason)
+      },
+    },
+    { highWaterMark: 0 },
+  )
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
+}

@@ -1,10 +1,16 @@
 import { basename } from 'node:path'
 import { CallTracker } from './call-tracker.js'
+import { abortedCall } from './call-aborted.js'
+import type { CallOptions } from './call-aborted.js'
 import { RegistryError } from './errors.js'
 import type { LoadedPlugin, Loader, PrepareOptions, SetupInit } from './loader.js'
 import type { PluginArtifact } from './artifact.js'
 import { wasm } from './wasm-api.js'
 import type { WasmExports, WasmModule } from './wasm-api.js'
+import { readWasmImports } from './wasm-imports.js'
+import type { WasmValueType } from './wasm-imports.js'
+import type { ConfigCheck, ConfigIssue, PluginContractInfo } from './contract.js'
+import type { JsonValue } from '@hotswap/state-store'
 
 /** Export names the wasm loader treats as the state protocol rather than API functions. */
 const SAVE = 'hotswap_save_state'
@@ -15,7 +21,20 @@ const LOAD = 'hotswap_load_state'
  * (WebAssembly is memory-safe, but a loop that never ends still blocks the host). Every
  * exported function is an API function (called async, like every loader's); an optional
  * sidecar `name.plugin.json` (`{ "name", "version" }`) names the plugin, else the file name and
- * `0.0.0`. The module may import only `env.abort` (AssemblyScript's), which throws.
+ * `0.0.0`. The module may import `env.abort` (AssemblyScript's), which throws, and the plugin
+ * contract below.
+ *
+ * Contract: the plugin's config (`createPluginRegistry({ config })`, `registry.configure`)
+ * reaches the module two ways. Each immutable number global it imports as `config.<key>`
+ * (`(import "config" "limit" (global i32))`) is that key of the config; such imports are the
+ * module's config schema: a config without a number of the right type (i32/i64 integers,
+ * f32/f64 finite) at each key fails with `CONFIG_INVALID` naming the key, and the old version
+ * keeps serving. The whole config as UTF-8 JSON: `hotswap.config_size(): i32` gives its length
+ * and `hotswap.config_read(at: i32)` writes it into the exported `memory` at `at`. Events:
+ * `hotswap.emit(typeAt, typeLength, payloadAt, payloadLength)` publishes an event (type text,
+ * JSON payload, length 0 for none, both read from `memory`) to `handle.events$`. Calls with a
+ * signal are refused when it is already aborted (a wasm function runs to completion). Host
+ * services, dependencies, streams and web handlers are for JS plugins only.
  *
  * State: a module that exports `hotswap_save_state(): number` has its state saved on reload and
  * handed to the new version's `hotswap_load_state(n: number)`. A dropped version is freed
@@ -40,14 +59,25 @@ export function wasmLoader(): Loader {
       } catch (error) {
         throw new RegistryError('BUILD_FAILED', `${source.path} is not a valid WebAssembly module: ${(error as Error).message}`, { cause: error })
       }
-      for (const item of wasm.Module.imports(module)) {
-        if (!(item.module === 'env' && item.name === 'abort' && item.kind === 'function')) {
-          throw new RegistryError('LOAD_FAILED', `${source.path} imports ${item.module}.${item.name} (${item.kind}); the wasm loader provides only env.abort`)
+      const globals = new Map<string, WasmValueType>()
+      for (const item of readWasmImports(source.bytes)) {
+        if (item.module === 'config' && item.kind === 'global' && item.type !== undefined && item.mutable !== true) {
+          globals.set(item.name, item.type)
+          continue
         }
+        if (item.kind === 'function' && ((item.module === 'env' && item.name === 'abort') || (item.module === 'hotswap' && HOST_FUNCTIONS.has(item.name)))) continue
+        throw new RegistryError(
+          'LOAD_FAILED',
+          `${source.path} imports ${item.module}.${item.name} (${item.kind}${item.mutable === true ? ', mutable' : ''}); the wasm loader provides env.abort, immutable number globals config.<key> (from the plugin's config), and the functions hotswap.config_size, hotswap.config_read, hotswap.emit`,
+        )
+      }
+      const usesHost = wasm.Module.imports(module).some((item) => item.module === 'hotswap')
+      if (usesHost && !wasm.Module.exports(module).some((e) => e.name === 'memory' && e.kind === 'memory')) {
+        throw new RegistryError('LOAD_FAILED', `${source.path} imports hotswap functions, which read and write its memory: export it as "memory"`)
       }
       const name = source.manifest?.name ?? basename(source.entry, '.wasm')
       const version = source.manifest?.version ?? '0.0.0'
-      return new WasmPlugin(module, name, version, source, options)
+      return new WasmPlugin(module, name, version, source, options, globals)
     },
     close: () => Promise.resolve(),
   }
@@ -69,8 +99,13 @@ class WasmPlugin implements LoadedPlugin {
   readonly #options: PrepareOptions
   readonly #label: string
 
-  constructor(module: WasmModule, name: string, version: string, source: PluginArtifact, options: PrepareOptions) {
+  readonly contract: PluginContractInfo
+  readonly #globals: ReadonlyMap<string, WasmValueType>
+
+  constructor(module: WasmModule, name: string, version: string, source: PluginArtifact, options: PrepareOptions, globals: ReadonlyMap<string, WasmValueType>) {
     this.#module = module
+    this.#globals = globals
+    this.contract = { uses: [], dependsOn: {}, hasConfigSchema: globals.size > 0 }
     this.name = name
     this.version = version
     this.#options = options
@@ -91,12 +126,33 @@ class WasmPlugin implements LoadedPlugin {
     const module = this.#module
     if (module === undefined) throw new RegistryError('SETUP_FAILED', `${this.#label} was disposed`)
     const label = this.#label
-    let instance: { readonly exports: WasmExports }
+    let instance: { readonly exports: WasmExports } | undefined
+    const config = init.host?.config
+    const json = new TextEncoder().encode(JSON.stringify(config ?? null))
+    const memory = (): Uint8Array => new Uint8Array((instance?.exports.memory as { buffer: ArrayBuffer }).buffer)
+    const host = init.host
+    const configGlobals: Record<string, number | bigint> = {}
+    for (const [key, type] of this.#globals) {
+      const value = (config as Record<string, unknown> | null | undefined)?.[key]
+      configGlobals[key] = type === 'i64' ? BigInt(value as number) : (value as number)
+    }
     try {
       instance = await wasm.instantiate(module, {
         env: {
           abort: (msg: number, file: number, line: number, column: number) => {
             throw new Error(`${label} aborted (message @${msg}, file @${file}, ${line}:${column})`)
+          },
+        },
+        config: configGlobals,
+        hotswap: {
+          config_size: () => json.byteLength,
+          config_read: (at: number) => memory().set(json, at),
+          emit: (typeAt: number, typeLength: number, payloadAt: number, payloadLength: number) => {
+            const bytes = memory()
+            const type = new TextDecoder().decode(bytes.subarray(typeAt, typeAt + typeLength))
+            const text = new TextDecoder().decode(bytes.subarray(payloadAt, payloadAt + payloadLength))
+            if (type.length === 0) throw new TypeError(`${label}: hotswap.emit needs a non-empty event type`)
+            host?.emit(type, payloadLength === 0 ? null : (JSON.parse(text) as JsonValue))
           },
         },
       })
@@ -125,7 +181,9 @@ class WasmPlugin implements LoadedPlugin {
     this.methods = [...this.#functions.keys()]
   }
 
-  call(method: string, args: readonly unknown[]): Promise<unknown> {
+  call(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
+    // Wasm functions run to completion synchronously: a signal can only stop a call before it starts.
+    if (options?.signal?.aborted === true) return Promise.reject(abortedCall(options.signal, method, this.#label, this.name))
     const fn = this.#functions.get(method)
     if (fn === undefined) {
       return Promise.reject(
@@ -141,6 +199,20 @@ class WasmPlugin implements LoadedPlugin {
         reject(error)
       }
     })
+  }
+
+  /** Checks that every `config.<key>` global the module imports has a number of its type in the config. */
+  validateConfig(value: unknown): Promise<ConfigCheck> {
+    const issues: ConfigIssue[] = []
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      issues.push({ path: [], message: `expected an object with ${[...this.#globals.keys()].join(', ')} (the config globals ${this.#label} imports)` })
+      return Promise.resolve({ ok: false, issues })
+    }
+    for (const [key, type] of this.#globals) {
+      const problem = numberProblem((value as Record<string, unknown>)[key], type)
+      if (problem !== undefined) issues.push({ path: [key], message: `${problem} (imported as config.${key}: ${type})` })
+    }
+    return Promise.resolve(issues.length === 0 ? { ok: true, value } : { ok: false, issues })
   }
 
   drain(timeoutMs: number): Promise<number> {
@@ -171,4 +243,14 @@ class WasmPlugin implements LoadedPlugin {
   onExit(): () => void {
     return () => undefined
   }
+}
+
+/** The host functions a module may import from `hotswap`. */
+const HOST_FUNCTIONS: ReadonlySet<string> = new Set(['config_size', 'config_read', 'emit'])
+
+function numberProblem(value: unknown, type: WasmValueType): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return `expected a finite number, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`
+  if (type === 'i32' && !(Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 32)) return `expected a 32-bit integer, got ${value}`
+  if (type === 'i64' && !Number.isSafeInteger(value)) return `expected a safe integer, got ${value}`
+  return undefined
 }

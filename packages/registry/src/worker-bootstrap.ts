@@ -1,5 +1,6 @@
 import { uncloneablePath } from './clone-path.js'
 import { CONTRACT_BOOTSTRAP } from './worker-contract.js'
+import { WEB_BOOTSTRAP } from './worker-web.js'
 
 /**
  * The code every plugin worker runs, started with `new Worker(WORKER_BOOTSTRAP, { eval: true })`
@@ -52,7 +53,7 @@ export function workerBootstrap(importStep: string): string {
 'use strict'
 const wt = require('node:worker_threads')
 const asyncHooks = require('node:async_hooks')
-const { AsyncResource } = asyncHooks
+const { AsyncResource, AsyncLocalStorage } = asyncHooks
 const { format } = require('node:util')
 const { Writable, Readable } = require('node:stream')
 const apply = Reflect.apply
@@ -122,11 +123,20 @@ defineProperty(process, 'stdin', { get: () => stdin, configurable: false, enumer
 require('node:module').syncBuiltinESMExports()
 // --- the plugin contract (config, services, dependencies, events, streams): worker-contract.ts
 ${CONTRACT_BOOTSTRAP}
+// --- web handlers (a Request argument, a Response result): worker-web.ts
+${WEB_BOOTSTRAP}
 // --- end of the plugin contract
 let def
 let api
 let methods = new Set()
 const controller = new AbortController()
+// Calls made with a signal: each gets an AbortController of its own, aborted by { op: 'abort' }
+// (the caller aborted), by the consumer leaving its stream, or by dispose; ctx.signal read
+// inside that call (its async context, through callScope) is that controller's signal.
+const callScope = new AsyncLocalStorage()
+const callControllers = new Map()
+const AbortErrorClass = typeof DOMException === 'function' ? DOMException : AbortSignal.abort().reason.constructor
+const abortError = (text) => new AbortErrorClass(text, 'AbortError')
 // Warm the ESM loader and the parser while this worker waits as a spare, so that a load pays
 // only for its own import; the second import runs warmed code. Nothing is written to disk.
 let warm = ''
@@ -208,8 +218,9 @@ async function setup(m) {
     }
   }
   try {
-    const ctx = { ...contractContext(init), state: init.hasState ? state : undefined, previousVersion: init.previousVersion, signal: controller.signal, rejectState,
+    const ctx = { ...contractContext(init), state: init.hasState ? state : undefined, previousVersion: init.previousVersion, rejectState,
       log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') } }
+    defineProperty(ctx, 'signal', { get() { const call = callScope.getStore(); return call === undefined ? controller.signal : call.signal }, enumerable: true })
     const result = await def.setup(ctx)
     if (!result || (typeof result !== 'object' && typeof result !== 'function')) throw new TypeError('setup() returned ' + (result === null ? 'null' : typeof result) + ', not an API object')
     api = result
@@ -225,8 +236,18 @@ async function other(m) {
     case 'setup': return setup(m)
     case 'save':
       try { return ok(m.id, def.saveState ? await def.saveState() : undefined, 'the state') } catch (error) { return fail(m.id, error, 'save') }
+    case 'abort': {
+      const call = callControllers.get(m.id)
+      if (call !== undefined) {
+        callControllers.delete(m.id)
+        call.abort(abortError('the caller aborted this call'))
+      }
+      return
+    }
     case 'dispose':
       controller.abort()
+      for (const call of callControllers.values()) call.abort(abortError('the plugin version was disposed'))
+      callControllers.clear()
       try { if (def && def.dispose) await def.dispose() } catch (error) { return fail(m.id, error, 'dispose') }
       return ok(m.id, undefined)
     case 'config': return contractConfig(m)
@@ -241,17 +262,61 @@ function onRequest(m) {
     return
   }
   if (!methods.has(m.method)) return fail(m.id, new Error('no method ' + m.method), 'unknown-method')
+  if (m.signal === true) return signalledCall(m)
   let r
   try {
-    r = api[m.method](...m.args)
+    r = api[m.method](...(m.req === undefined ? m.args : webArgs(m, undefined)))
   } catch (error) {
+    webDone(m.requests)
     return fail(m.id, error, 'call')
   }
   if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
-    r.then((v) => contractResult(m.id, v), (e) => fail(m.id, e, 'call'))
+    r.then((v) => callResult(m, v), (e) => { webDone(m.requests); fail(m.id, e, 'call') })
   } else {
-    contractResult(m.id, r)
+    callResult(m, r)
   }
+}
+function signalledCall(m) {
+  const call = new AbortController()
+  callControllers.set(m.id, call)
+  const store = { signal: call.signal }
+  const done = () => { if (callControllers.get(m.id) === call) callControllers.delete(m.id) }
+  const settle = (v) => {
+    if (isAsyncIterable(v)) return contractResult(m.id, scopedIterable(v, store, call, done))
+    callResult(m, v, (cancelled) => {
+      if (cancelled && !call.signal.aborted) call.abort(abortError('the caller stopped reading the response'))
+      done()
+    })
+  }
+  const failed = (error) => {
+    done()
+    webDone(m.requests)
+    fail(m.id, error, 'call')
+  }
+  let r
+  try {
+    const args = m.req === undefined ? m.args : webArgs(m, call.signal)
+    r = callScope.run(store, () => api[m.method](...args))
+  } catch (error) {
+    return failed(error)
+  }
+  if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then(settle, failed)
+  else settle(r)
+}
+// A stream of a signalled call: its producer runs in the call's scope (ctx.signal is the call's),
+// and a consumer that leaves (break, cancel, abort) aborts the call's signal first.
+function scopedIterable(source, store, call, done) {
+  return { [Symbol.asyncIterator]() {
+    const it = callScope.run(store, () => source[Symbol.asyncIterator]())
+    return {
+      next: (v) => callScope.run(store, () => it.next(v)).then((r) => { if (r.done) done(); return r }, (e) => { done(); throw e }),
+      return: (v) => {
+        if (!call.signal.aborted) call.abort(abortError('the caller stopped reading the stream'))
+        done()
+        return typeof it.return === 'function' ? callScope.run(store, () => it.return(v)) : Promise.resolve({ value: v, done: true })
+      },
+    }
+  } }
 }
 port.on('message', (m) => scope.runInAsyncScope(onRequest, null, m))
 `

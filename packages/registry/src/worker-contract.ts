@@ -12,7 +12,7 @@ import type { SetupInit } from './loader.js'
 import type { SerializedError } from './remote-error.js'
 import { invokeService, serviceShape } from './services.js'
 import { consumeStream, isAsyncIterable, produceStream } from './streams.js'
-import type { StreamConsumer } from './streams.js'
+import type { StreamConsumer, StreamPort } from './streams.js'
 import type { JsonValue } from '@hotswap/state-store'
 import { toJsonValue } from '@hotswap/state-store'
 
@@ -284,9 +284,15 @@ export class WorkerContractHost {
  *
  * @internal
  */
-export function workerStream(port: MessagePort, revive: (error: unknown) => unknown, closedError: () => Error, hold: (cancel: (error: unknown) => void) => () => void): StreamConsumer {
+export function workerStream(
+  port: StreamPort,
+  revive: (error: unknown) => unknown,
+  closedError: () => Error,
+  hold: (cancel: (error: unknown) => void) => () => void,
+  window: number = STREAM_WINDOW,
+): StreamConsumer {
   const held: { release?: () => void } = {}
-  const consumer = consumeStream(port, revive, { window: STREAM_WINDOW, closedError, onEnd: () => held.release?.() })
+  const consumer = consumeStream(port, revive, { window, closedError, onEnd: () => held.release?.() })
   held.release = hold((error) => consumer.cancel(error))
   return consumer
 }

@@ -2,6 +2,8 @@ import type { MessagePort, Worker } from 'node:worker_threads'
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs'
 import { CallTracker } from './call-tracker.js'
 import { after } from './clock.js'
+import { abortedCall, whenAborted } from './call-aborted.js'
+import type { CallOptions } from './call-aborted.js'
 import { uncloneablePath } from './clone-path.js'
 import { RegistryError } from './errors.js'
 import type { LoadedPlugin, PrepareOptions, SetupInit } from './loader.js'
@@ -14,7 +16,9 @@ import { OutputMeter } from './worker-output.js'
 import type { OutputBudget } from './worker-output.js'
 import { parseWorkerMessage } from './worker-protocol.js'
 import type { ConfigCheck, PluginContractInfo } from './contract.js'
-import { parseContractInfo, workerSetupInit, workerStream, WorkerContractHost } from './worker-contract.js'
+import { parseContractInfo, STREAM_WINDOW, workerSetupInit, workerStream, WorkerContractHost } from './worker-contract.js'
+import { BODY_WINDOW, hasRequest, packArgs, responseOf } from './worker-web.js'
+import type { StreamConsumer, StreamPort } from './streams.js'
 
 /**
  * What {@link WorkerPlugin} uses of a Worker.
@@ -62,7 +66,11 @@ interface Request {
   readonly reject: (error: unknown) => void
   /** The method, for a call. */
   readonly method?: string | undefined
+  /** The caller's signal, for a call made with one. */
+  readonly signal?: AbortSignal | undefined
   timer?: Subscription | undefined
+  /** Removes the abort listener. */
+  unlisten?: (() => void) | undefined
 }
 
 /**
@@ -205,37 +213,76 @@ export class WorkerPlugin implements LoadedPlugin {
     }
   }
 
-  call(method: string, args: readonly unknown[]): Promise<unknown> {
+  call(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
     if (!this.#alive) return Promise.reject(this.#deadError())
+    const signal = options?.signal
+    if (signal?.aborted === true) return Promise.reject(abortedCall(signal, method, this.#label, this.name))
     return this.#tracker.run(method, (resolve, reject) => {
       const id = this.#nextId++
-      const request: Request = { resolve, reject, method }
+      const request: Request = { resolve, reject, method, signal }
+      if (signal !== undefined) {
+        request.unlisten = whenAborted(signal, () => {
+          if (!this.#requests.has(id)) return
+          this.#forget(id)
+          request.timer?.unsubscribe()
+          reject(abortedCall(signal, method, this.#label, this.name))
+          this.#post({ op: 'abort', id })
+        })
+      }
       const timeoutMs = this.#options.callTimeoutMs
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0) {
         request.timer = after(this.#scheduler, timeoutMs, () => {
           this.#forget(id)
+          request.unlisten?.()
           reject(new RegistryError('CALL_TIMEOUT', `call "${method}" on ${this.#label} took longer than ${timeoutMs} ms; the worker was terminated`, { pluginId: this.name }))
           this.#kill(new RegistryError('WORKER_CRASHED', `${this.#label} was terminated after call "${method}" timed out (callTimeoutMs ${timeoutMs})`, { pluginId: this.name }))
         })
       }
       this.#requests.set(id, request)
       this.#hold()
-      try {
-        this.#port.postMessage({ id, op: 'call', method, args })
-      } catch (error) {
-        this.#forget(id)
-        request.timer?.unsubscribe()
-        const where = uncloneablePath(args, 'args')
-        reject(
-          where === undefined
-            ? error
-            : new RegistryError('NOT_CLONEABLE', `call "${method}" on ${this.#label}: ${where}, which cannot cross the worker boundary (pass data: JSON-like values, Dates, Maps, typed arrays)`, {
-                cause: error,
-                pluginId: this.name,
-              }),
-        )
+      const message: Record<string, unknown> = signal === undefined ? { id, op: 'call', method, args } : { id, op: 'call', method, args, signal: true }
+      if (!hasRequest(args)) {
+        this.#postCall(id, request, message, [], args)
+        return
       }
+      // A Request argument: its body is read (what is ready) and streamed to the worker.
+      packArgs(args).then(
+        (packed) => {
+          if (this.#requests.get(id) !== request || !this.#alive) {
+            for (const port of packed.transfer) port.close()
+            return
+          }
+          this.#postCall(id, request, { ...message, args: packed.args, req: packed.req }, packed.transfer, args)
+        },
+        (error: unknown) => this.#failCall(id, request, new RegistryError('NOT_CLONEABLE', `call "${method}" on ${this.#label}: the request body could not be read: ${(error as Error).message}`, { cause: error, pluginId: this.name })),
+      )
     })
+  }
+
+  #postCall(id: number, request: Request, message: Record<string, unknown>, transfer: MessagePort[], args: readonly unknown[]): void {
+    try {
+      this.#port.postMessage(message, transfer)
+    } catch (error) {
+      for (const port of transfer) port.close()
+      const where = uncloneablePath(args, 'args')
+      this.#failCall(
+        id,
+        request,
+        where === undefined
+          ? error
+          : new RegistryError('NOT_CLONEABLE', `call "${String(message.method)}" on ${this.#label}: ${where}, which cannot cross the worker boundary (pass data: JSON-like values, Dates, Maps, typed arrays, a Request)`, {
+              cause: error,
+              pluginId: this.name,
+            }),
+      )
+    }
+  }
+
+  #failCall(id: number, request: Request, error: unknown): void {
+    this.#forget(id)
+    request.timer?.unsubscribe()
+    request.unlisten?.()
+    request.reject(error)
   }
 
   drain(timeoutMs: number): Promise<number> {
@@ -320,17 +367,24 @@ export class WorkerPlugin implements LoadedPlugin {
     }
     const request = this.#requests.get(message.id)
     if (request === undefined) {
-      // A late reply to a request that timed out is fine; an id never issued is forged.
+      // A late reply to a request that timed out or was aborted is fine (a stream it opened is
+      // closed, which cancels its producer); an id never issued is forged.
       if (message.id >= this.#nextId) this.#kill(this.#violation(`reply to request ${message.id}, which was never sent`))
+      else if (message.ok && message.stream !== undefined) message.stream.close()
+      else if (message.ok && message.response?.body?.port !== undefined) message.response.body.port.close()
       return
     }
     this.#forget(message.id)
     request.timer?.unsubscribe()
+    request.unlisten?.()
     if (message.ok) {
       const stream = message.stream
-      if (stream === undefined) request.resolve(message.value)
+      if (message.response !== undefined) {
+        if (request.method === undefined) this.#kill(this.#violation('a response reply to a request that is not a call'))
+        else request.resolve(responseOf(message.response, (port) => this.#consume(request.method as string, port, request.signal, BODY_WINDOW) as StreamConsumer<Uint8Array>))
+      } else if (stream === undefined) request.resolve(message.value)
       else if (request.method === undefined) this.#kill(this.#violation('a stream reply to a request that is not a call'))
-      else request.resolve(this.#stream(request.method, stream))
+      else request.resolve(this.#stream(request.method, stream, request.signal))
     } else if (request.method === undefined) {
       request.reject(new RemoteFailure(message.error))
     } else if (message.error.tag === 'unknown-method') {
@@ -346,13 +400,38 @@ export class WorkerPlugin implements LoadedPlugin {
     }
   }
 
-  #stream(method: string, port: MessagePort): unknown {
-    return workerStream(
+  #stream(method: string, port: MessagePort, signal: AbortSignal | undefined): unknown {
+    return this.#consume(method, port, signal, STREAM_WINDOW)
+  }
+
+  /** Reads a stream (or a response body) of a call: in flight until it ends, ended by the call's signal. */
+  #consume(method: string, port: StreamPort, signal: AbortSignal | undefined, window: number): StreamConsumer {
+    const consumer = workerStream(
       port,
       (error) => reviveError(error as SerializedError),
       () => this.#endError ?? new RegistryError('WORKER_CRASHED', `${this.#label} ended while stream "${method}" was open`, { pluginId: this.name }),
-      (cancel) => this.#tracker.hold(method, cancel),
+      (cancel) => {
+        const release = this.#tracker.hold(method, cancel)
+        if (signal === undefined) return release
+        const unlisten = whenAborted(signal, () => cancel(abortedCall(signal, method, this.#label, this.name)))
+        return () => {
+          unlisten()
+          release()
+        }
+      },
+      window,
     )
+    return consumer
+  }
+
+  /** Posts a message that needs no reply (a gone worker needs none either). */
+  #post(message: Record<string, unknown>): void {
+    if (!this.#alive) return
+    try {
+      this.#port.postMessage(message)
+    } catch {
+      // the port closed under us: the worker has gone
+    }
   }
 
   #onStray(): void {
@@ -425,6 +504,7 @@ export class WorkerPlugin implements LoadedPlugin {
     this.#hold()
     for (const request of requests) {
       request.timer?.unsubscribe()
+      request.unlisten?.()
       request.reject(error)
     }
     this.#tracker.rejectAll(error)

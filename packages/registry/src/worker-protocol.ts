@@ -2,10 +2,12 @@ import { MessagePort } from 'node:worker_threads'
 import { parseContractMessage } from './worker-contract.js'
 import type { ContractMessage } from './worker-contract.js'
 import type { SerializedError } from './remote-error.js'
+import type { WireResponse } from './web-bodies.js'
+import { parseWireResponse } from './worker-web.js'
 
 /** A reply of the worker bootstrap to one request. */
 export type WorkerReply =
-  | { readonly id: number; readonly ok: true; readonly value: unknown; readonly stream?: MessagePort | undefined }
+  | { readonly id: number; readonly ok: true; readonly value: unknown; readonly stream?: MessagePort | undefined; readonly response?: WireResponse | undefined }
   | { readonly id: number; readonly ok: false; readonly error: SerializedError }
 
 /** A `ctx.log` line of a plugin. */
@@ -57,6 +59,11 @@ export function parseWorkerMessage(message: unknown): WorkerMessage | string {
   if ('c' in m) return parseContractMessage(m)
   if (typeof m.id !== 'number' || !Number.isSafeInteger(m.id) || m.id <= 0) return `reply id ${describe(m.id)} is not a positive integer`
   if (m.ok === true) {
+    if (m.response !== undefined) {
+      const response = parseWireResponse(m.response)
+      if (typeof response === 'string') return `${response} in reply ${m.id}`
+      return { id: m.id, ok: true, value: undefined, response }
+    }
     if (m.stream === undefined) return { id: m.id, ok: true, value: m.value }
     if (!(m.stream instanceof MessagePort)) return `stream of reply ${m.id} is not a MessagePort`
     return { id: m.id, ok: true, value: undefined, stream: m.stream }
