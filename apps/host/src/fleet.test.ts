@@ -1,40 +1,28 @@
 // hotswap-host in a fleet: two hosts (in process, through main) join a real redis-server with
 // --fleet/--host-id; `hotswap-host publish` reaches both; the fleet API routes need the token.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { redisMissing, startRedis, type TestRedis } from '@hotswap/state-store/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Host } from './host.js'
 import { main, type CliIo } from './main.js'
 import { until } from './test-support.js'
 
-const missing = spawnSync('redis-server', ['--version']).status === 0 ? undefined : 'redis-server not found (apt-get install -y redis-server): the fleet host tests are skipped'
+const missing = redisMissing()
 if (missing !== undefined) console.warn(`[hotswap-host] ${missing}`)
 
 describe.skipIf(missing !== undefined)('hotswap-host --fleet', () => {
   let root = ''
-  let redis: ChildProcess
+  let redis: TestRedis
   let url = ''
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'hotswap-host-fleet-'))
-    const port = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const address = server.address()
-        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-      })
-    })
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', root], { stdio: 'ignore' })
-    await until(() => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG', 15_000, 'redis-server')
-    url = `redis://127.0.0.1:${port}`
+    redis = await startRedis()
+    url = redis.url
   })
   afterAll(async () => {
-    if (redis !== undefined && redis.exitCode === null) {
-      const exited = new Promise((resolve) => redis.once('exit', resolve))
-      redis.kill('SIGTERM')
-      await exited
-    }
+    await redis?.stop()
     await rm(root, { recursive: true, force: true })
   })
 

@@ -20,7 +20,10 @@ export interface FleetRegistryLike {
   /** Drains, saves the state of and forgets a plugin. */
   unload(idOrPath: string): Promise<unknown>
   /** Where a loaded plugin is loaded from. */
-  status(id: string): { readonly path: string }
+  status(id: string): {
+    /** The plugin's folder. */
+    readonly path: string
+  }
 }
 
 /** Options of {@link registryTarget}. */
