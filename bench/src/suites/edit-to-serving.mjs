@@ -22,6 +22,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { median, quantile, table } from '../lib/stats.mjs'
 import { ensurePeers } from '../lib/peers.mjs'
+import { writeGaps } from '../lib/e2s-write-gaps.mjs'
 import { bunHost, hotHookHost, hotHookPackage, jsPlugin, nodeWatchHost, tsPlugin, viteHost } from '../lib/e2s-peers-hosts.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -238,6 +239,8 @@ function steps(s, edits) {
       atomicSeen: change?.atomic === true,
       writeToEventMs: change === undefined ? Number.NaN : change.t - e.t0,
       detectedMs: t.detectedMs, waitedMs: t.waitedMs, prepareMs: t.prepareMs, drainMs: t.drainMs, stateMs: t.stateMs, switchMs: t.switchMs,
+      // The reload's own time less the registry's phases: the checks and the artifact step (read + hash + transform).
+      buildMs: t.totalMs - t.prepareMs - t.drainMs - t.stateMs - t.switchMs,
       switchedToResponseMs: end - ev.t,
       writeToReloadStartMs: ev.t - t.totalMs - e.t0,
     }
@@ -298,6 +301,9 @@ export async function run({ log, flags = [] }) {
   const edits = Number(process.env.BENCH_E2S_EDITS ?? (long ? 20 : 10))
   const rounds = Number(process.env.BENCH_E2S_ROUNDS ?? 3)
   const watcherRows = await watcherOnly(log, Math.max(5, Math.round(edits / 2)))
+  const gapRows = await writeGaps()
+  log('\nwhat the settle window protects: how long an in-place writer leaves the file truncated or partial (40 KB, this process)')
+  table(gapRows, log)
   const peers = ensurePeers(log)
   const skipped = {}
   const started = []
@@ -382,7 +388,7 @@ export async function run({ log, flags = [] }) {
       const med = (k) => r2(median(m.map((x) => x[k]).filter(Number.isFinite)))
       stepRows.push({
         system: ours.key, mode, atomicSeen: `${m.filter((x) => x.atomicSeen).length}/${m.length}`, writeToEvent: med('writeToEventMs'), writeToReloadStart: med('writeToReloadStartMs'),
-        detected: med('detectedMs'), waited: med('waitedMs'), prepare: med('prepareMs'), drain: med('drainMs'), state: med('stateMs'), switch: med('switchMs'), switchToResponse: med('switchedToResponseMs'),
+        detected: med('detectedMs'), waited: med('waitedMs'), build: med('buildMs'), prepare: med('prepareMs'), drain: med('drainMs'), state: med('stateMs'), switch: med('switchMs'), switchToResponse: med('switchedToResponseMs'),
       })
     }
   }
@@ -426,6 +432,6 @@ export async function run({ log, flags = [] }) {
     settleMs: Object.fromEntries(oursAll.map((s) => [s.key, s.settleMs])),
     rounds, editsPerRound: edits, gapMs: GAP_MS, connections: CONNECTIONS, skipped,
     ts: Object.fromEntries(started.map((s) => [s.name, s.ts])),
-    watcherOnly: watcherRows, rows, ratios, steps: stepRows, targets, raw: all.map(({ t0: _t0, ...e }) => ({ ...e, latencyMs: r2(e.latencyMs) })),
+    watcherOnly: watcherRows, writeGaps: gapRows, rows, ratios, steps: stepRows, targets, raw: all.map(({ t0: _t0, ...e }) => ({ ...e, latencyMs: r2(e.latencyMs) })),
   }
 }

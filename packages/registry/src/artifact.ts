@@ -283,7 +283,7 @@ function readNow(file: string): Promise<Uint8Array> {
       closeSync(fd)
     }
   } catch (error) {
-    return Promise.reject(error as Error)
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)))
   }
 }
 
