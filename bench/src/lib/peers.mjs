@@ -1,4 +1,4 @@
-// Installs the peers the edit-to-serving suite compares against (bun, hot-hook, vite) into a
+// Installs the peers the edit-to-serving suite compares against (bun, hot-hook, vite, tsx) into a
 // cache folder OUTSIDE the repository, at bench time, with the ordinary npm client: they are
 // not workspace dependencies, so `pnpm install --frozen-lockfile` never needs them.
 // Folder: $HOTSWAP_BENCH_PEERS, else $XDG_CACHE_HOME/hotswap-bench-peers, else
@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
 /** name -> exact version, as the issue names them. */
-export const PEERS = Object.freeze({ bun: '1.4.4', 'hot-hook': '1.0.0', vite: '8.3.8' })
+export const PEERS = Object.freeze({ bun: '1.4.4', 'hot-hook': '1.0.0', vite: '8.3.8', tsx: '4.23.15' })
 
 /** The cache folder (created on demand). */
 export function peersDir() {

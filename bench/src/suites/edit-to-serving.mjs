@@ -2,8 +2,10 @@
 // process; while a client hammers it with 4 keep-alive connections, the plugin is edited a
 // second apart (half plain writes, half temp file + fsync + rename, the JS and the TS example plugin),
 // and the latency is from the write to the first response that carries the new code. Systems:
-// hotswap (reload pipeline, worker loader, debounce 0, built dist of the workspace), bun --hot,
-// hot-hook, Vite's ModuleRunner and node --watch (which restarts: failed requests counted).
+// hotswap (reload pipeline, debounce 0, default settle window, built dist of the workspace) with
+// the worker loader and with the in-process loader, bun --hot, hot-hook, Vite's ModuleRunner,
+// node --watch and a `tsx watch` restart of the same TS host (the two restart: failed requests
+// counted). BENCH_E2S_SYSTEMS=hotswap,hotswap-ip,... runs only those systems (keys below).
 // Rounds are interleaved (the order of the systems rotates). Peers are installed into a cache
 // outside the repo by lib/peers.mjs; a peer that cannot be installed is skipped with its reason.
 // node 20's --watch watches the file itself: after the first temp + rename it hears nothing more
@@ -20,6 +22,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { median, quantile, table } from '../lib/stats.mjs'
 import { ensurePeers } from '../lib/peers.mjs'
+import { writeGaps } from '../lib/e2s-write-gaps.mjs'
 import { bunHost, hotHookHost, hotHookPackage, jsPlugin, nodeWatchHost, tsPlugin, viteHost } from '../lib/e2s-peers-hosts.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -80,6 +83,7 @@ async function startSystem(sys, peers) {
       if (line.startsWith('EV ')) s.events.push(JSON.parse(line.slice(3)))
       else if (line.startsWith('FC ')) s.changes.push(JSON.parse(line.slice(3)))
       else if (line.startsWith('TS ')) s.ts = line.startsWith('TS yes') ? true : line.slice(6)
+      else if (line.startsWith('SETTLE ')) s.settleMs = Number(line.slice(7))
       else s.lines.push(line)
     }
   })
@@ -180,10 +184,12 @@ async function turn(s, round, edits, markers) {
 }
 
 function systems(peers) {
+  const only = process.env.BENCH_E2S_SYSTEMS?.split(',').map((k) => k.trim())
   const bin = (name) => join(peers.dir, 'node_modules', '.bin', name)
   const linkModules = (dir) => symlinkSync(join(peers.dir, 'node_modules'), join(dir, 'node_modules'), 'dir')
   return [
-    { key: 'hotswap', name: 'hotswap (worker, debounce 0)', ts: undefined, prepare: (dir) => ({ cmd: process.execPath, args: [join(here, '..', 'lib', 'e2s-hotswap-host.mjs'), join(dir, 'plugins')] }) },
+    { key: 'hotswap', name: 'hotswap (worker, debounce 0)', ours: true, ts: undefined, prepare: (dir) => ({ cmd: process.execPath, args: [join(here, '..', 'lib', 'e2s-hotswap-host.mjs'), join(dir, 'plugins'), 'worker'] }) },
+    { key: 'hotswap-ip', name: 'hotswap (in-process, debounce 0)', ours: true, ts: undefined, prepare: (dir) => ({ cmd: process.execPath, args: [join(here, '..', 'lib', 'e2s-hotswap-host.mjs'), join(dir, 'plugins'), 'in-process'] }) },
     {
       key: 'bun', name: 'bun --hot', ts: true, needs: 'bun',
       prepare: (dir) => (writeFileSync(join(dir, 'host.mjs'), bunHost(true)), { cmd: bin('bun'), args: ['--hot', 'host.mjs'] }),
@@ -205,7 +211,17 @@ function systems(peers) {
       key: 'nodewatch', name: 'node --watch', ts: nodeTs || `node ${process.version} cannot run .ts (no type stripping)`,
       prepare: (dir) => (writeFileSync(join(dir, 'host.mjs'), nodeWatchHost(nodeTs)), { cmd: process.execPath, args: ['--watch', '--no-warnings', 'host.mjs'] }),
     },
-  ]
+    {
+      // The same host as node --watch's, as TypeScript, restarted by tsx's watch mode.
+      key: 'tsx', name: 'tsx watch', ts: true, needs: 'tsx',
+      prepare: (dir) => (
+        // type module: tsx would run clock.ts as CommonJS and hand the host { default } for its default import.
+        writeFileSync(join(dir, 'package.json'), JSON.stringify({ private: true, type: 'module' })),
+        writeFileSync(join(dir, 'host.mts'), nodeWatchHost(true)),
+        { cmd: process.execPath, args: [join(peers.dir, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'watch', '--clear-screen=false', 'host.mts'] }
+      ),
+    },
+  ].filter((sys) => only === undefined || only.includes(sys.key))
 }
 
 const p = (xs, q) => r2(quantile(xs.filter(Number.isFinite), q))
@@ -223,6 +239,8 @@ function steps(s, edits) {
       atomicSeen: change?.atomic === true,
       writeToEventMs: change === undefined ? Number.NaN : change.t - e.t0,
       detectedMs: t.detectedMs, waitedMs: t.waitedMs, prepareMs: t.prepareMs, drainMs: t.drainMs, stateMs: t.stateMs, switchMs: t.switchMs,
+      // The reload's own time less the registry's phases: the checks and the artifact step (read + hash + transform).
+      buildMs: t.totalMs - t.prepareMs - t.drainMs - t.stateMs - t.switchMs,
       switchedToResponseMs: end - ev.t,
       writeToReloadStartMs: ev.t - t.totalMs - e.t0,
     }
@@ -283,6 +301,9 @@ export async function run({ log, flags = [] }) {
   const edits = Number(process.env.BENCH_E2S_EDITS ?? (long ? 20 : 10))
   const rounds = Number(process.env.BENCH_E2S_ROUNDS ?? 3)
   const watcherRows = await watcherOnly(log, Math.max(5, Math.round(edits / 2)))
+  const gapRows = await writeGaps()
+  log('\nwhat the settle window protects: how long an in-place writer leaves the file truncated or partial (40 KB, this process)')
+  table(gapRows, log)
   const peers = ensurePeers(log)
   const skipped = {}
   const started = []
@@ -325,14 +346,15 @@ export async function run({ log, flags = [] }) {
     for (const a of agents.values()) a.destroy()
   }
   const rows = []
+  const cell = (mine, mode, key) => mine.filter((e) => e.mode === mode && (key === undefined || e.key === key)).map((e) => e.latencyMs)
   for (const s of started) {
     const mine = all.filter((e) => e.system === s.name)
     for (const mode of ['plain', 'atomic']) {
-      const lat = mine.filter((e) => e.mode === mode).map((e) => e.latencyMs)
+      const lat = cell(mine, mode)
       rows.push({
-        system: s.name, mode, edits: lat.length, p50Ms: p(lat, 0.5), p90Ms: p(lat, 0.9),
-        js: p(mine.filter((e) => e.mode === mode && e.key === 'js').map((e) => e.latencyMs), 0.5),
-        ts: s.ts === true ? p(mine.filter((e) => e.mode === mode && e.key === 'ts').map((e) => e.latencyMs), 0.5) : 'n/a',
+        system: s.name, mode, edits: lat.length, p50Ms: p(lat, 0.5), p90Ms: p(lat, 0.9), p99Ms: p(lat, 0.99),
+        jsP50: p(cell(mine, mode, 'js'), 0.5), jsP99: p(cell(mine, mode, 'js'), 0.99),
+        tsP50: s.ts === true ? p(cell(mine, mode, 'ts'), 0.5) : 'n/a', tsP99: s.ts === true ? p(cell(mine, mode, 'ts'), 0.99) : 'n/a',
         timeouts: mine.filter((e) => e.mode === mode && e.timedOut).length,
         stateLost: mine.filter((e) => e.mode === mode && !e.stateKept).length,
         failedRequests: load.get(s.key).failed, requests: load.get(s.key).requests,
@@ -340,56 +362,76 @@ export async function run({ log, flags = [] }) {
     }
   }
   table(rows, log)
-  // Ratio hotswap p50 / peer p50 per round and mode (< 1: hotswap faster).
+  // Ratio hotswap p50 / peer p50 per round and mode (< 1: hotswap faster), for each hotswap loader.
   const ratios = []
-  const ours = started.find((s) => s.key === 'hotswap')
-  for (let round = 0; round < rounds; round++) {
-    for (const mode of ['plain', 'atomic']) {
-      const med = (name) => median(all.filter((e) => e.system === name && e.round === round && e.mode === mode && Number.isFinite(e.latencyMs)).map((e) => e.latencyMs))
-      const row = { round: round + 1, mode, hotswapMs: r2(med(ours?.name)) }
-      for (const s of started) if (s !== ours) row[s.key] = r2(med(ours?.name) / med(s.name))
-      ratios.push(row)
+  const oursAll = started.filter((s) => s.ours === true)
+  const peersStarted = started.filter((s) => s.ours !== true)
+  for (const ours of oursAll) {
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of ['plain', 'atomic']) {
+        const med = (name) => median(all.filter((e) => e.system === name && e.round === round && e.mode === mode && Number.isFinite(e.latencyMs)).map((e) => e.latencyMs))
+        const row = { hotswap: ours.key, round: round + 1, mode, hotswapMs: r2(med(ours.name)) }
+        for (const s of peersStarted) row[s.key] = r2(med(ours.name) / med(s.name))
+        ratios.push(row)
+      }
     }
   }
   log('\nratio hotswap p50 / peer p50, per round (< 1: hotswap is faster)')
   table(ratios, log)
-  let stepRows = []
+  const stepRows = []
   const targets = {}
-  if (ours !== undefined) {
+  for (const ours of oursAll) {
     const oursEdits = all.filter((e) => e.system === ours.name)
     const st = steps(ours, oursEdits)
     for (const mode of ['plain', 'atomic']) {
       const m = st.filter((x) => x.mode === mode)
       const med = (k) => r2(median(m.map((x) => x[k]).filter(Number.isFinite)))
       stepRows.push({
-        mode, atomicSeen: `${m.filter((x) => x.atomicSeen).length}/${m.length}`, writeToEvent: med('writeToEventMs'), writeToReloadStart: med('writeToReloadStartMs'),
-        detected: med('detectedMs'), waited: med('waitedMs'), prepare: med('prepareMs'), drain: med('drainMs'), state: med('stateMs'), switch: med('switchMs'), switchToResponse: med('switchedToResponseMs'),
+        system: ours.key, mode, atomicSeen: `${m.filter((x) => x.atomicSeen).length}/${m.length}`, writeToEvent: med('writeToEventMs'), writeToReloadStart: med('writeToReloadStartMs'),
+        detected: med('detectedMs'), waited: med('waitedMs'), build: med('buildMs'), prepare: med('prepareMs'), drain: med('drainMs'), state: med('stateMs'), switch: med('switchMs'), switchToResponse: med('switchedToResponseMs'),
       })
     }
+  }
+  if (stepRows.length > 0) {
     log('\nhotswap: where the time goes (medians, ms; write->event from a second watcher in the host)')
     table(stepRows, log)
+  }
+  for (const ours of oursAll) {
     const row = (mode) => rows.find((r) => r.system === ours.name && r.mode === mode)
     const atomic = row('atomic')
     const plain = row('plain')
-    const settleMs = Number(process.env.BENCH_SETTLE_MS ?? 0)
-    const peerAtomic = rows.filter((r) => r.system !== ours.name && r.mode === 'atomic')
-    const failed = load.get('hotswap').failed
-    const lost = oursEdits.filter((e) => !e.stateKept).length
-    targets.atomicP50 = { target: '<= 5 ms', measured: atomic.p50Ms, pass: atomic.p50Ms <= 5 }
-    targets.atomicFasterThanEveryPeer = { target: `< ${peerAtomic.map((r) => `${r.system} ${r.p50Ms}`).join(', ')}`, measured: atomic.p50Ms, pass: peerAtomic.every((r) => atomic.p50Ms < r.p50Ms) }
-    targets.atomicP90 = { target: `<= 2 x p50 (${r2(2 * atomic.p50Ms)})`, measured: atomic.p90Ms, pass: atomic.p90Ms <= 2 * atomic.p50Ms }
-    targets.plainP50 = { target: `<= settle (${settleMs}) + 5 ms`, measured: plain.p50Ms, pass: plain.p50Ms <= settleMs + 5 }
-    targets.failedRequests = { target: '0', measured: failed, pass: failed === 0 }
-    targets.stateLost = { target: '0', measured: lost, pass: lost === 0 }
-    targets.timeouts = { target: '0', measured: atomic.timeouts + plain.timeouts, pass: atomic.timeouts + plain.timeouts === 0 }
+    const settleMs = ours.settleMs ?? Number.NaN
+    const peerAtomic = rows.filter((r) => !oursAll.some((o) => o.name === r.system) && r.mode === 'atomic')
+    const failed = load.get(ours.key).failed
+    const lost = all.filter((e) => e.system === ours.name && !e.stateKept).length
+    const t = {}
+    if (ours.key === 'hotswap') {
+      // Issue 21 is judged on the worker loader.
+      t.atomicP50 = { target: '<= 5 ms', measured: atomic.p50Ms, pass: atomic.p50Ms <= 5 }
+      t.atomicFasterThanEveryPeer = { target: `< ${peerAtomic.map((r) => `${r.system} ${r.p50Ms}`).join(', ')}`, measured: atomic.p50Ms, pass: peerAtomic.every((r) => atomic.p50Ms < r.p50Ms) }
+      t.atomicP90 = { target: `<= 2 x p50 (${r2(2 * atomic.p50Ms)})`, measured: atomic.p90Ms, pass: atomic.p90Ms <= 2 * atomic.p50Ms }
+      t.plainP50 = { target: `<= settle (${settleMs}) + 5 ms`, measured: plain.p50Ms, pass: plain.p50Ms <= settleMs + 5 }
+    }
+    // Issue 14: JS <= 7 ms and TS <= 20 ms p50, on atomic saves (a plain write also waits the settle window).
+    t.jsAtomicP50 = { target: '<= 7 ms', measured: atomic.jsP50, pass: atomic.jsP50 <= 7 }
+    if (ours.ts === true) t.tsAtomicP50 = { target: '<= 20 ms', measured: atomic.tsP50, pass: atomic.tsP50 <= 20 }
+    t.jsPlainP50 = { target: `<= settle (${settleMs}) + 7 ms`, measured: plain.jsP50, pass: plain.jsP50 <= settleMs + 7 }
+    if (ours.ts === true) t.tsPlainP50 = { target: `<= settle (${settleMs}) + 20 ms`, measured: plain.tsP50, pass: plain.tsP50 <= settleMs + 20 }
+    t.failedRequests = { target: '0', measured: failed, pass: failed === 0 }
+    t.stateLost = { target: '0', measured: lost, pass: lost === 0 }
+    t.timeouts = { target: '0', measured: atomic.timeouts + plain.timeouts, pass: atomic.timeouts + plain.timeouts === 0 }
+    for (const [name, v] of Object.entries(t)) targets[`${ours.key}.${name}`] = v
+  }
+  if (oursAll.length > 0) {
     log('')
     table(Object.entries(targets).map(([name, t]) => ({ target: name, want: t.target, measured: t.measured, met: t.pass ? 'yes' : 'NO' })), log)
   }
   log('(the machine is shared with other work: figures are noisy; rounds are interleaved and medians reported)')
   return {
-    pass: ours !== undefined && Object.values(targets).every((t) => t.pass),
+    pass: oursAll.length > 0 && Object.values(targets).every((t) => t.pass),
+    settleMs: Object.fromEntries(oursAll.map((s) => [s.key, s.settleMs])),
     rounds, editsPerRound: edits, gapMs: GAP_MS, connections: CONNECTIONS, skipped,
     ts: Object.fromEntries(started.map((s) => [s.name, s.ts])),
-    watcherOnly: watcherRows, rows, ratios, steps: stepRows, targets, raw: all.map(({ t0: _t0, ...e }) => ({ ...e, latencyMs: r2(e.latencyMs) })),
+    watcherOnly: watcherRows, writeGaps: gapRows, rows, ratios, steps: stepRows, targets, raw: all.map(({ t0: _t0, ...e }) => ({ ...e, latencyMs: r2(e.latencyMs) })),
   }
 }

@@ -22,6 +22,26 @@ const foldChanges = (previous: Change, next: Change): Change | typeof DROP_KEY =
 const byKey = (value: string): string => value[0] as string
 
 describe('coalesceByKey', () => {
+  it('at windowMs 0 on the real clock, folds one synchronous run and emits it from a microtask (no timer)', async () => {
+    const source = new Subject<[string, number]>()
+    const out: [string, number][] = []
+    const sub = source.pipe(coalesceByKey((v: [string, number]) => v[0], { windowMs: 0, fold: (a, b) => [a[0], a[1] + b[1]] })).subscribe((v) => out.push(v))
+    source.next(['a', 1])
+    source.next(['a', 2])
+    source.next(['b', 5])
+    expect(out).toEqual([])
+    // Only microtasks run here: a timer (even of 0 ms) could not have fired yet.
+    for (let i = 0; i < 3; i++) await Promise.resolve()
+    expect(out).toEqual([
+      ['a', 3],
+      ['b', 5],
+    ])
+    source.next(['a', 7])
+    for (let i = 0; i < 3; i++) await Promise.resolve()
+    expect(out.at(-1)).toEqual(['a', 7])
+    sub.unsubscribe()
+  })
+
   it('fires a fixed 500 ms window fed at 0, 100 and 200 ms once, at 700 ms', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const source = cold('a 99ms b 99ms c', { a: 'x1', b: 'x2', c: 'x3' })

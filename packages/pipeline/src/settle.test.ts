@@ -44,6 +44,28 @@ describe('settle', () => {
     })
   })
 
+  it('lets an atomic save (the watcher says atomic) through at once, without probing the file', () => {
+    const ts = testScheduler()
+    let probes = 0
+    ts.run(({ cold, expectObservable }) => {
+      const probe = (files: readonly string[]) => (probes++, files.map(() => stamp(100, 1)))
+      const atomic: PluginChange = { ...change('modified'), changes: [{ kind: 'modified', path: FILE, root: '/plugins', atomic: true }] }
+      const values = { a: atomic }
+      expectObservable(cold('a', values).pipe(settle({ settleMs: 50, probe, known: () => stamp(100, 1), scheduler: ts }))).toBe('a', values)
+    })
+    expect(probes).toBe(0)
+  })
+
+  it('still settles a plain write that follows an atomic save of the same file in one burst', () => {
+    const ts = testScheduler()
+    ts.run(({ cold, expectObservable }) => {
+      const fs = disk(ts, { 0: stamp(100, 1) }, stamp(90, 0))
+      const burst: PluginChange = { ...change('modified'), changes: [{ kind: 'modified', path: FILE, root: '/plugins', atomic: true }, { kind: 'modified', path: FILE, root: '/plugins' }] }
+      const values = { a: burst }
+      expectObservable(cold('a', values).pipe(settle({ settleMs: 50, ...fs, scheduler: ts }))).toBe('50ms a', values)
+    })
+  })
+
   it('waits while a writer pauses up to settleMs between chunks, and goes on after its last chunk', () => {
     const ts = testScheduler()
     ts.run(({ cold, expectObservable }) => {

@@ -29,7 +29,8 @@ export interface SettleOptions {
  * Holds each plugin's change until the files written in place have stopped changing for
  * `settleMs` (their size, mtime and inode read the same twice, `settleMs` apart), so that a
  * writer pausing up to `settleMs` between chunks is never read half-written. A file replaced
- * whole (a new inode: an atomic save, a rename over it), a watcher-paired rename, a deletion and
+ * whole (an event the watcher marked `atomic`, or a new inode: an atomic save, a rename over it),
+ * a watcher-paired rename, a deletion and
  * a change that is not a file event (start, reconcile, trigger) are complete by definition and
  * pass at once. A change that arrives while one is held is folded into it and the wait restarts.
  * On completion held changes are let through; unsubscribing cancels the timers.
@@ -118,11 +119,18 @@ interface Held {
   gen: number
 }
 
-/** The files of a change that were written in place and may still be changing. */
+/**
+ * The files of a change that were written in place and may still be changing. A file whose last
+ * event is an atomic replace (the watcher's `atomic: true`: a rename onto it) is complete by
+ * definition and is not even probed, so an atomic save costs the settle window nothing.
+ */
 function filesToSettle(change: PluginChange): string[] {
   if (change.cause !== 'change' || change.kind === 'renamed' || change.kind === 'deleted') return []
   const files = new Set<string>()
-  for (const c of change.changes) if (c.kind === 'created' || c.kind === 'modified') files.add(c.path)
+  for (const c of change.changes) {
+    if (c.atomic === true) files.delete(c.path)
+    else if (c.kind === 'created' || c.kind === 'modified') files.add(c.path)
+  }
   return [...files]
 }
 

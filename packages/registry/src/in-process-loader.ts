@@ -46,10 +46,10 @@ export interface InProcessLoaderOptions {
  * Every version runs its artifact's code (see {@link buildArtifact}: one CommonJS bundle of the
  * plugin's local modules, ESM and TypeScript included) compiled as a fresh module that is in no
  * module cache; npm packages and built-ins come from the host's `require`, resolved from the
- * plugin's folder. `Module._compile` does not use V8's compilation cache, so a disposed
- * version is garbage-collected whatever the plugin was written in (measured in `bench/`:
- * `artifact` suite, 10,000 reloads of a 100 KB ESM plugin). Top-level `await` is refused by
- * the build (`BUILD_FAILED`).
+ * plugin's folder. The code is compiled so that V8's compilation cache does not keep it (see
+ * the note in `artifact-run.ts`), so a disposed version is garbage-collected whatever the
+ * plugin was written in, on every Node line (measured in `bench/`: `artifact` suite, 10,000
+ * reloads of a 100 KB ESM plugin). Top-level `await` is refused by the build (`BUILD_FAILED`).
  *
  * Stack traces of errors the loader hands out (a throw at load time, a call that throws or
  * rejects) name the original files, lines and columns: the loader maps the frames of the

@@ -32,8 +32,9 @@ async function soak(loader: Loader, write: (v: number) => Promise<string>, count
     await handle.call('increment')
   }
   for (let i = 0; i < warmup; i++) await step()
-  const first: Array<{ rss: number; newSpace: number }> = []
-  const last: Array<{ rss: number; newSpace: number }> = []
+  type Sample = { rss: number; newSpace: number; heapUsed: number }
+  const first: Sample[] = []
+  const last: Sample[] = []
   for (let i = 0; i < 8; i++) {
     await step()
     first.push(await settledMemory())
@@ -49,11 +50,12 @@ async function soak(loader: Loader, write: (v: number) => Promise<string>, count
     last.push(await settledMemory())
   }
   expect(await handle.call('get')).toBe(warmup + done)
-  const min = (xs: Array<{ rss: number; newSpace: number }>, f: (x: { rss: number; newSpace: number }) => number) => Math.min(...xs.map(f))
+  const min = (xs: Sample[], f: (x: Sample) => number) => Math.min(...xs.map(f))
   return {
     done,
     growth: min(last, (x) => x.rss) - min(first, (x) => x.rss),
     withoutNewSpace: min(last, (x) => x.rss - x.newSpace) - min(first, (x) => x.rss - x.newSpace),
+    heap: min(last, (x) => x.heapUsed) - min(first, (x) => x.heapUsed),
   }
 }
 
@@ -78,17 +80,21 @@ describe('memory over reloads', () => {
     expect(growth).toBeLessThan(10 * MB)
   }, 240_000)
 
-  // On Node 20 the in-process loader keeps nothing of a replaced version (< 10 MB over 1,000
-  // reloads, +2.3 MB over 10,000 in the bench). On Node 22, 24 and 26 the same loop retains
-  // 11-23 KB per reload (11-23 MB per 1,000, not levelling off), a known open defect whose cause
-  // is not found yet; there the bound is 40 MB per 1,000, which still fails on the ESM-cache
-  // leak this loader replaced (~480 KB per reload).
-  const inProcessBoundMB = Number(process.versions.node.split('.')[0]) <= 20 ? 10 : 40
-  it.each(['cjs', 'esm'] as const)(`in-process loader (%s source, built into an artifact per reload): 1,000 reloads grow RSS by less than ${inProcessBoundMB} MB`, async (format) => {
+  // Retention is judged on V8's heap (after full GCs): < 2 MB over 1,000 reloads on every Node
+  // line. When the loader compiled with Module.prototype._compile, Node 22+ kept each version's
+  // code in V8's compilation cache (4-5 MB per 1,000 reloads of this plugin, linear, freed only
+  // by a heap snapshot); artifact-run.ts compiles outside that cache now. RSS rises up to 10-14 MB
+  // over the first ~1,000 reloads of a run (the first test in this file pays it) and then stays
+  // flat (measured to 5,100 reloads on Node 24: +1.3 MB after the first 1,000, the heap flat
+  // throughout): a warm-up plateau, not retention, so the RSS bound is 20 MB. Both bounds still
+  // fail on the ESM-cache leak this loader replaced (~480 KB per reload).
+  const rssBoundMB = 20
+  it.each(['cjs', 'esm'] as const)(`in-process loader (%s source, built into an artifact per reload): 1,000 reloads grow the heap by less than 2 MB and RSS by less than ${rssBoundMB} MB`, async (format) => {
     const file = format === 'esm' ? 'counter.mjs' : 'counter.cjs'
-    const { done, growth, withoutNewSpace } = await soak(inProcessLoader(), (v) => put(t.dir, file, counterSource(format, `1.0.${v}`)), 1000, Infinity, 100)
-    console.log(`in-process loader (${format}): ${done} reloads, RSS growth ${(growth / MB).toFixed(2)} MB (less new space ${(withoutNewSpace / MB).toFixed(2)} MB), bound ${inProcessBoundMB} MB on Node ${process.versions.node}`)
+    const { done, growth, withoutNewSpace, heap } = await soak(inProcessLoader(), (v) => put(t.dir, file, counterSource(format, `1.0.${v}`)), 1000, Infinity, 100)
+    console.log(`in-process loader (${format}): ${done} reloads, heap growth ${(heap / MB).toFixed(2)} MB, RSS growth ${(growth / MB).toFixed(2)} MB (less new space ${(withoutNewSpace / MB).toFixed(2)} MB) on Node ${process.versions.node}`)
     expect(done).toBe(1000)
-    expect(growth).toBeLessThan(inProcessBoundMB * MB)
+    expect(heap).toBeLessThan(2 * MB)
+    expect(growth).toBeLessThan(rssBoundMB * MB)
   }, 240_000)
 })

@@ -94,12 +94,13 @@ export function gc(): void {
  * V8 grows new space with the allocation rate, up to a fixed cap (`--max-semi-space-size`),
  * whatever the program does; a leak shows in the rest.
  */
-export async function settledMemory(): Promise<{ rss: number; newSpace: number }> {
+export async function settledMemory(): Promise<{ rss: number; newSpace: number; heapUsed: number }> {
   gc()
   await new Promise((r) => setImmediate(r))
   gc()
   const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0
-  return { rss: process.memoryUsage().rss, newSpace }
+  const { rss, heapUsed } = process.memoryUsage()
+  return { rss, newSpace, heapUsed }
 }
 
 /** Compiles WAT text to wasm bytes: the fixture build script's compiler, so tests and fixtures agree. */
