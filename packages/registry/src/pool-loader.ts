@@ -7,7 +7,8 @@ import { RegistryError } from './errors.js'
 import type { LoadedPlugin, Loader, PrepareOptions } from './loader.js'
 import { PoolWorker } from './pool-worker.js'
 import type { OutputBudget } from './worker-output.js'
-import { WorkerPlugin } from './worker-plugin.js'
+import type { LeakRule } from './pool-memory.js'
+import { PoolPlugin } from './pool-plugin.js'
 
 /** Options of {@link poolLoader}. */
 export interface PoolLoaderOptions {
@@ -24,6 +25,14 @@ export interface PoolLoaderOptions {
    * terminated with every tenant in it. Default 1000 ms.
    */
   readonly dropTimeoutMs?: number | undefined
+  /**
+   * How often the heap of every version's realm is measured (one `vm.measureMemory` pass per
+   * worker), in ms; `0` for never (then only {@link PoolLoader.sampleMemory} measures).
+   * Default 30000.
+   */
+  readonly memoryIntervalMs?: number | undefined
+  /** When a version's heap counts as leaking: it grew at each of `samples` samples in a row, by `growthBytes` in all. Default 5 samples, 8 MiB. */
+  readonly leak?: LeakRule | undefined
 }
 
 /**
@@ -63,7 +72,13 @@ export function poolLoader(options: PoolLoaderOptions = {}): PoolLoader {
   if (!Number.isSafeInteger(size) || size < 1) throw new RegistryError('INVALID_OPTIONS', `poolLoader: size must be a positive integer, got ${String(size)}`)
   const dropTimeoutMs = options.dropTimeoutMs ?? 1000
   if (typeof dropTimeoutMs !== 'number' || !(dropTimeoutMs > 0)) throw new RegistryError('INVALID_OPTIONS', `poolLoader: dropTimeoutMs must be a positive number, got ${String(dropTimeoutMs)}`)
-  return new Pool(options, size, dropTimeoutMs)
+  const interval = options.memoryIntervalMs ?? 30_000
+  if (typeof interval !== 'number' || !(interval >= 0)) throw new RegistryError('INVALID_OPTIONS', `poolLoader: memoryIntervalMs must be 0 or a positive number of ms, got ${String(interval)}`)
+  const samples = options.leak?.samples ?? 5
+  const growth = options.leak?.growthBytes ?? 8 * 1024 * 1024
+  if (!Number.isSafeInteger(samples) || samples < 2) throw new RegistryError('INVALID_OPTIONS', `poolLoader: leak.samples must be an integer of at least 2, got ${String(samples)}`)
+  if (typeof growth !== 'number' || !(growth > 0)) throw new RegistryError('INVALID_OPTIONS', `poolLoader: leak.growthBytes must be a positive number, got ${String(growth)}`)
+  return new Pool(options, size, dropTimeoutMs, interval)
 }
 
 /** What one pool worker holds, from {@link PoolLoader.measure}. */
@@ -87,6 +102,16 @@ export interface PoolLoader extends Loader {
    * @throws {@link RegistryError} `SETUP_TIMEOUT` when a worker does not answer in time.
    */
   measure(timeoutMs?: number): Promise<PoolWorkerMeasure[]>
+  /**
+   * Measures the heap of every version's realm now (as the `memoryIntervalMs` timer does) and
+   * reports it through each version's `onMemory` (the registry: `memorySampled` events, the
+   * status's `memory`, `memoryLeakSuspected` when a heap keeps growing).
+   *
+   * @param timeoutMs - How long one worker may take to answer. Default 5000.
+   * @returns How many workers could not match their contexts to their versions this time (a plugin that makes `vm` contexts of its own, or a dropped realm not yet collected); `0` when every version was measured.
+   * @throws {@link RegistryError} `SETUP_TIMEOUT` when a worker does not answer in time.
+   */
+  sampleMemory(timeoutMs?: number): Promise<number>
 }
 
 class Pool implements PoolLoader {
@@ -95,12 +120,15 @@ class Pool implements PoolLoader {
   readonly #size: number
   readonly #dropTimeoutMs: number
   readonly #workers = new Set<PoolWorker>()
+  readonly #intervalMs: number
+  #timer: NodeJS.Timeout | undefined
   #closed = false
 
-  constructor(options: PoolLoaderOptions, size: number, dropTimeoutMs: number) {
+  constructor(options: PoolLoaderOptions, size: number, dropTimeoutMs: number, intervalMs: number) {
     this.#options = options
     this.#size = size
     this.#dropTimeoutMs = dropTimeoutMs
+    this.#intervalMs = intervalMs
   }
 
   canLoad(artifact: PluginArtifact): boolean {
@@ -121,7 +149,8 @@ class Pool implements PoolLoader {
         ? error
         : new RegistryError('LOAD_FAILED', `${artifact.path}: the pool could not host it: ${(error as Error).message}`, { cause: error })
     }
-    const plugin = new WorkerPlugin({ worker: tenant, port: port1, online: Promise.resolve() }, artifact, options, this.#options.output)
+    const plugin = new PoolPlugin(tenant, port1, artifact, options, this.#options.output)
+    this.#arm()
     try {
       await plugin.load()
       return plugin
@@ -140,7 +169,24 @@ class Pool implements PoolLoader {
     return Promise.all(live.map(async (w) => ({ versions: w.size, heapUsedBytes: await w.heapUsed(timeoutMs) })))
   }
 
+  async sampleMemory(timeoutMs = 5000): Promise<number> {
+    const live = [...this.#workers].filter((w) => w.alive && w.size > 0)
+    const now = Date.now()
+    const matched = await Promise.all(live.map((w) => w.sampleMemory(timeoutMs, now)))
+    return matched.filter((ok) => !ok).length
+  }
+
+  /** Starts the sampling timer with the first version (unref'd: it never keeps the process up). */
+  #arm(): void {
+    if (this.#timer !== undefined || this.#intervalMs === 0) return
+    this.#timer = setInterval(() => {
+      this.sampleMemory().catch(() => undefined) // a worker that ended mid-sample is measured next time
+    }, this.#intervalMs)
+    this.#timer.unref()
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.#timer)
     this.#closed = true
     const workers = [...this.#workers]
     this.#workers.clear()
@@ -155,6 +201,7 @@ class Pool implements PoolLoader {
       resourceLimits: this.#options.resourceLimits ?? { maxOldGenerationSizeMb: 1024 },
       execArgv: this.#options.execArgv ?? [],
       dropTimeoutMs: this.#dropTimeoutMs,
+      leak: this.#options.leak ?? {},
       onEnd: (ended) => this.#workers.delete(ended),
     })
     this.#workers.add(worker)

@@ -5,7 +5,7 @@ import type { RegistryError } from './errors.js'
 import type { RegistryEvent } from './events.js'
 import type { PluginHandle, UnknownApi } from './handle.js'
 import type { LifecycleState } from './lifecycle.js'
-import type { Loader } from './loader.js'
+import type { Loader, VersionMemory } from './loader.js'
 import type { PluginArtifact } from './artifact.js'
 import type { RegistryStateStore } from './state-store.js'
 
@@ -89,6 +89,8 @@ export interface PluginStatus {
   readonly previousVersion: string | undefined
   /** Whether the serving version is alive (`false` after a worker crash until a reload). */
   readonly alive: boolean
+  /** The serving version's last heap measurement, when its loader measures (the pool loader). */
+  readonly memory: VersionMemory | undefined
 }
 
 /** The registry: loads, reloads, rolls back and unloads plugins, and hands out stable handles. */
@@ -136,7 +138,7 @@ export interface PluginRegistry {
   list(): PluginStatus[]
   /** The status of one plugin. */
   status(id: string): PluginStatus
-  /** Typed events: loading, loaded, reloading, reloaded, failed, stateLost, rolledBack, unloaded, log. */
+  /** Typed events: loading, loaded, reloading, reloaded, failed, stateLost, rolledBack, unloaded, log, restored, memorySampled, memoryLeakSuspected. */
   readonly events$: Observable<RegistryEvent>
   /**
    * Unloads everything (each plugin: drain, `saveState()`, `dispose()`, each bounded by its

@@ -4,6 +4,7 @@ import { Subject } from 'rxjs'
 import type { Observable } from 'rxjs'
 import { major } from 'semver'
 import { RegistryError } from './errors.js'
+import { WorkerLostError } from './worker-lost.js'
 import type { FailurePhase, RegistryEvent } from './events.js'
 import { createHandle } from './handle.js'
 import { filter, map } from 'rxjs'
@@ -15,7 +16,7 @@ import type { PluginEvent } from './contract-events.js'
 import type { PluginHandle, UnknownApi } from './handle.js'
 import { toJsonValue } from '@hotswap/state-store'
 import { Lifecycle } from './lifecycle.js'
-import type { LoadedPlugin, Loader, LoaderLogEntry, PrepareOptions, SetupInit } from './loader.js'
+import type { LoadedPlugin, Loader, LoaderLogEntry, MemoryReport, PrepareOptions, SetupInit } from './loader.js'
 import { validatePluginIdentity } from './plugin.js'
 import { buildArtifact, isPluginArtifact } from './artifact.js'
 import type { PluginArtifact } from './artifact.js'
@@ -93,6 +94,8 @@ interface Entry {
   failedReloads: number
   lastError: RegistryError | undefined
   ops: Promise<unknown>
+  /** Set while a version lost with its pool worker is restored: calls wait for it. */
+  restoring?: Promise<void> | undefined
 }
 
 /** A reloadMany() batch: the ids that change together and their versions prepared up front. */
@@ -390,12 +393,19 @@ class Registry implements PluginRegistry {
 
   // --- calls ---------------------------------------------------------------------------
 
-  #call(id: string, method: string, args: unknown[]): Promise<unknown> {
+  #call(id: string, method: string, args: unknown[], retried = false): Promise<unknown> {
     const entry = this.#entries.get(id)
     if (entry === undefined) return Promise.reject(this.#closed ?? notFound(id))
-    if (entry.gate !== undefined) return entry.gate.promise.then(() => this.#call(id, method, args))
+    if (entry.gate !== undefined) return entry.gate.promise.then(() => this.#call(id, method, args, retried))
     if (entry.gone !== undefined) return Promise.reject(entry.gone)
-    return entry.active.call(method, args)
+    if (entry.restoring !== undefined) return entry.restoring.then(() => this.#call(id, method, args, retried))
+    const result = entry.active.call(method, args)
+    if (retried) return result
+    // A call that never reached a version lost with its pool worker runs once more, on the restored one.
+    return result.catch((error: unknown) => {
+      if (!(error instanceof WorkerLostError) || error.reached) throw error
+      return this.#call(id, method, args, true)
+    })
   }
 
   // --- operations ----------------------------------------------------------------------
@@ -653,6 +663,29 @@ class Registry implements PluginRegistry {
       entry.lastError = error
       if (entry.life.state === 'Running') entry.life.to('Failed')
       this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase: 'runtime', error, serving: undefined, at: Date.now() })
+      if (error.code === 'WORKER_LOST' && this.#closed === undefined) this.#restore(entry, plugin, error)
+    })
+  }
+
+  /**
+   * A version lost with its pool worker through another plugin's fault serves again: reloaded
+   * from its own artifact (on a healthy worker) with the last stored snapshot, as after any
+   * loss (`stateLost` says what was lost), then a `restored` event. Calls wait meanwhile.
+   */
+  #restore(entry: Entry, lost: LoadedPlugin, error: RegistryError): void {
+    const t0 = performance.now()
+    const artifact = lost.artifact
+    const restoring = this.#serial(entry, () => (entry.active === lost && this.#closed === undefined ? this.#reload(entry, artifact, undefined) : Promise.resolve({ value: this.#status(entry) }))).then(
+      (status) => {
+        if (status.alive) this.#emit({ type: 'restored', id: entry.id, version: status.version, loader: status.loader, reason: error.message, durationMs: performance.now() - t0, at: Date.now() })
+      },
+      (failure: unknown) => {
+        this.#log({ level: 'error', message: `${entry.id}: restoring it after its pool worker was lost failed (${(failure as Error).message}); it stays Failed until it changes or is reloaded` }, entry.id)
+      },
+    )
+    entry.restoring = restoring
+    void restoring.finally(() => {
+      if (entry.restoring === restoring) entry.restoring = undefined
     })
   }
 
@@ -690,7 +723,18 @@ class Registry implements PluginRegistry {
       loadTimeoutMs: this.#loadTimeoutMs,
       callTimeoutMs: this.#callTimeoutMs,
       log: (entry) => this.#log(entry, who.id),
+      onMemory: (report) => this.#onMemory(who.id, report),
     }
+  }
+
+  #onMemory(id: string | undefined, report: MemoryReport): void {
+    if (id === undefined) return
+    this.#emit({ type: 'memorySampled', id, version: report.version, heapBytes: report.heapBytes, at: report.at })
+    const leak = report.leak
+    if (leak === undefined) return
+    const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MB`
+    this.#log({ level: 'warn', message: `${id}@${report.version} may leak memory: its heap grew at each of its last ${leak.samples} samples, by ${mb(leak.growthBytes)} to ${mb(report.heapBytes)}` }, id)
+    this.#emit({ type: 'memoryLeakSuspected', id, version: report.version, heapBytes: report.heapBytes, growthBytes: leak.growthBytes, samples: leak.samples, since: leak.since, at: report.at })
   }
 
   #log(entry: LoaderLogEntry, id: string | undefined): void {
@@ -725,6 +769,7 @@ class Registry implements PluginRegistry {
       inFlight: entry.active.inFlight,
       previousVersion: entry.previous?.plugin.version,
       alive: entry.active.alive,
+      memory: entry.active.memory,
     }
   }
 }
