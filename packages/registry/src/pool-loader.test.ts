@@ -1,12 +1,13 @@
 // The pool loader beyond the loader contract: realms that do not see each other's pollution,
 // per-plugin isolation, hundreds of plugins, and reloads that free memory (a stuck co-tenant:
 // pool-recovery.test.ts).
+import { mkdir } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { RegistryError } from './errors.js'
 import { isolationLoaders } from './isolation-loader.js'
 import { poolLoader } from './pool-loader.js'
 import { createPluginRegistry } from './registry.js'
-import { put, quiet, sandbox } from './test-support.js'
+import { put, quiet, rejection, sandbox } from './test-support.js'
 
 const counter = (name: string, version: string, extra = ''): string => `
 let count = 0
@@ -39,6 +40,26 @@ describe('pool loader', () => {
     expect(await registry.get('many').call('increment')).toBe(1)
     expect(() => isolationLoaders({ plugins: { x: 'both' as 'shared' } })).toThrow(/plugins\["x"\] must be 'dedicated' or 'shared'/)
     expect(() => poolLoader({ size: 0 })).toThrow(RegistryError)
+  })
+
+  it('takes the isolation a plugin asks for in its package.json (hotswap.isolation) unless the host names it', async () => {
+    const dirPlugin = async (name: string, hotswap: unknown): Promise<string> => {
+      await mkdir(`${box.dir}/${name}`, { recursive: true })
+      await put(box.dir, `${name}/package.json`, JSON.stringify({ name, version: '1.0.0', main: 'index.cjs', ...(hotswap === undefined ? {} : { hotswap }) }))
+      await put(box.dir, `${name}/index.cjs`, counter(name, '1.0.0'))
+      return `${box.dir}/${name}`
+    }
+    const registry = (box.registry = createPluginRegistry({ loader: isolationLoaders({ default: 'shared', plugins: { overruled: 'shared' } }), logger: quiet }))
+    expect((await registry.load(await dirPlugin('alone', { isolation: 'dedicated' }))).loader).toBe('worker')
+    expect((await registry.load(await dirPlugin('overruled', { isolation: 'dedicated' }))).loader).toBe('pool')
+    expect((await registry.load(await dirPlugin('plain', undefined))).loader).toBe('pool')
+    const bad = await rejection(registry.load(await dirPlugin('bad', { isolation: 'thread' })))
+    expect(bad.code).toBe('BUILD_FAILED')
+    expect(bad.message).toMatch(/"hotswap.isolation" must be "dedicated" \(a worker of its own\) or "shared"/)
+    const strict = (box.registry = createPluginRegistry({ loader: isolationLoaders({ default: 'shared', manifest: false }), logger: quiet }))
+    await registry.close()
+    expect((await strict.load(`${box.dir}/alone`)).loader).toBe('pool')
+    expect(() => isolationLoaders({ manifest: 'yes' as unknown as boolean })).toThrow(/manifest must be a boolean/)
   })
 
   it('loads, calls, reloads and unloads 300 plugins', async () => {
