@@ -65,6 +65,9 @@ const SHARED = ['queueMicrotask', 'structuredClone', 'Buffer', 'URL', 'URLSearch
   'Event', 'EventTarget', 'MessageChannel', 'MessagePort', 'performance', 'fetch', 'Headers', 'Request', 'Response', 'FormData', 'Blob', 'atob', 'btoa', 'crypto',
   'ReadableStream', 'WritableStream', 'TransformStream', 'BroadcastChannel', 'WebAssembly']
 const tenants = new Map()
+// Compiled once per worker: each realm runs the same compiled script (V8 shares the code), so a
+// tenant costs its context and its own closures, not a parse of the whole bootstrap.
+const bootScript = new vm.Script('(function (require) {' + TENANT + '\n})', { filename: 'hotswap-pool-tenant.js' })
 // Made first, so that it is the oldest context of the worker (the last one vm.measureMemory lists).
 v8.setFlagsFromString('--expose-gc')
 const collect = vm.runInNewContext('gc')
@@ -117,9 +120,13 @@ function addTenant(m) {
       default: return require(id)
     }
   }
-  const boot = vm.compileFunction(TENANT, ['require'], { filename: 'hotswap-pool-tenant.js', parsingContext: ctx })
+  const boot = bootScript.runInContext(ctx)
   boot(shim)
-  ctx.console = new Console({ stdout: ownProcess.stdout, stderr: ownProcess.stderr })
+  // made on first use: most plugins never log through console, and a Console is not cheap
+  let console
+  Object.defineProperty(ctx, 'console', { configurable: true, enumerable: false,
+    get: () => (console ??= new Console({ stdout: ownProcess.stdout, stderr: ownProcess.stderr })),
+    set: (value) => { console = value } })
   tenants.set(m.tid, { port: m.port, live })
 }
 // Per-realm heap: vm.measureMemory lists the worker's live contexts but the main one, newest

@@ -90,7 +90,7 @@ export interface PluginStatus {
   /** Whether the serving version is alive (`false` after a worker crash until a reload). */
   readonly alive: boolean
   /** The serving version's last heap measurement, when its loader measures (the pool loader). */
-  readonly memory: VersionMemory | undefined
+  readonly memory?: VersionMemory | undefined
 }
 
 /** The registry: loads, reloads, rolls back and unloads plugins, and hands out stable handles. */
