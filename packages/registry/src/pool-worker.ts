@@ -109,6 +109,9 @@ export class Tenant extends EventEmitter {
   }
 }
 
+/** How many versions one pool worker creates and imports at a time. */
+const ARRIVALS = 8
+
 /** Options of one pool worker. */
 export interface PoolWorkerOptions {
   readonly resourceLimits: ResourceLimits
@@ -136,6 +139,9 @@ export class PoolWorker {
   readonly online: Promise<void>
   /** Slot 0: the tenant whose code entered the worker last (written in the worker): the one blamed when it ends. */
   readonly #running = new Int32Array(new SharedArrayBuffer(4))
+  #arriving = 0
+  #inside = 0
+  readonly #waiting: (() => void)[] = []
   #nextTid = 1
   #booting = true
   #alive = true
@@ -184,6 +190,33 @@ export class PoolWorker {
   /** How many versions live in this worker. */
   get size(): number {
     return this.#tenants.size
+  }
+
+  /** Versions living here or on their way (placement counts both, so that parallel loads spread). */
+  get load(): number {
+    return this.#tenants.size + this.#arriving
+  }
+
+  /**
+   * Waits for one of the worker's arrival slots: at most {@link ARRIVALS} versions are created
+   * and imported at a time, so that a thousand loads at once queue here, where their load
+   * timeouts have not started, instead of in the worker.
+   */
+  async arrive(): Promise<void> {
+    this.#arriving++
+    if (this.#inside < ARRIVALS) {
+      this.#inside++
+      return
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve))
+  }
+
+  /** Frees the slot taken by {@link arrive}. */
+  arrived(): void {
+    this.#arriving--
+    const next = this.#waiting.shift()
+    if (next === undefined) this.#inside--
+    else next()
   }
 
   /**
