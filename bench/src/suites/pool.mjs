@@ -4,8 +4,8 @@
 // growth) and the automatic restore of the co-tenants of a looping plugin. Each configuration runs in a child process of its own (RSS is per process).
 //
 // Knobs (environment): POOL_COUNTS (default "10,100,1000"), POOL_WORKER_MAX (default 100: a
-// worker per plugin costs ~8.6 MB), POOL_SOAK (default 2000 reloads; the issue's soak is
-// 10000: POOL_SOAK=10000).
+// worker per plugin costs ~8.6 MB), POOL_SOAK (default 2000 reloads; `--long`: 10000, the
+// issue's soak), POOL_ROUNDS (default 1; `--long`: 3 interleaved rounds, medians).
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -21,17 +21,32 @@ async function inChild(args) {
   return JSON.parse(stdout.trim().split('\n').pop())
 }
 
-export async function run({ log }) {
-  const rows = []
-  for (const n of counts) {
-    for (const loader of ['pool', 'worker', 'in-process']) {
-      if (loader === 'worker' && n > workerMax) continue
-      const r = await inChild(['load', loader, String(n)])
-      rows.push(r)
-      log(`${loader.padEnd(10)} n=${String(n).padStart(4)}  rss ${r.rssMB} MB  build all ${r.buildAllMs} ms  load all ${r.loadAllMs} ms  reload p50 ${r.reloadP50Ms} ms  call p50 ${r.callP50Us} µs`)
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+export async function run({ log, flags = [] }) {
+  const long = flags.includes('--long')
+  const rounds = Number(process.env.POOL_ROUNDS ?? (long ? 3 : 1))
+  const soakReloads = long && process.env.POOL_SOAK === undefined ? 10_000 : soak
+  const samples = new Map()
+  // rounds interleave the loaders (pool, worker, in-process side by side each round); medians per row
+  for (let round = 0; round < rounds; round++) {
+    for (const n of counts) {
+      for (const loader of ['pool', 'worker', 'in-process']) {
+        if (loader === 'worker' && n > workerMax) continue
+        const r = await inChild(['load', loader, String(n)])
+        const key = `${loader}:${n}`
+        samples.set(key, [...(samples.get(key) ?? []), r])
+        log(`round ${round + 1}/${rounds} ${loader.padEnd(10)} n=${String(n).padStart(4)}  rss ${r.rssMB} MB  build all ${r.buildAllMs} ms  load all ${r.loadAllMs} ms  reload p50 ${r.reloadP50Ms} ms  call p50 ${r.callP50Us} µs`)
+      }
     }
   }
-  const s = await inChild(['soak', 'pool', String(soak)])
+  const rows = [...samples.values()].map((rs) => ({
+    loader: rs[0].loader,
+    n: rs[0].n,
+    rounds: rs.length,
+    ...Object.fromEntries(['rssMB', 'buildAllMs', 'loadAllMs', 'reloadP50Ms', 'callP50Us'].map((k) => [k, median(rs.map((r) => r[k]))])),
+  }))
+  const s = await inChild(['soak', 'pool', String(soakReloads)])
   log(`pool soak: ${s.reloads} reloads, RSS growth ${s.rssGrowthMB} MB`)
   const rec = await inChild(['recover', 'pool', '20'])
   log(`pool recovery: looping call rejected after ${rec.timeoutMs} ms (callTimeoutMs 500 + drop bound); its 20 co-tenants lost their worker at ${rec.lossMs} ms and all served again ${rec.servedAgainAfterLossMs} ms later, restored on their own (slowest restore ${rec.restoreMaxMs} ms)`)

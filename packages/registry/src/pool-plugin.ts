@@ -53,16 +53,7 @@ export class PoolPlugin extends WorkerPlugin {
     if (ms === undefined) return running
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => void this.#timedOut(method, ms, reject), ms)
-      running.then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(error)
-        },
-      )
+      running.finally(() => clearTimeout(timer)).then(resolve, reject)
     })
   }
 

@@ -46,7 +46,7 @@ export function parseControlReply(raw: unknown): ControlReply | string {
       heaps.push([pair[0] as number, pair[1]])
     }
   }
-  return { tid: m.tid, ok: m.ok, message: m.message, heap: m.heap, heaps, attributed: m.attributed as boolean | undefined }
+  return { tid: m.tid, ok: m.ok, message: m.message, heap: m.heap, heaps, attributed: m.attributed }
 }
 
 /**
