@@ -2,6 +2,7 @@ import type { RegistryError } from './errors.js'
 import type { JsonValue } from '@hotswap/state-store'
 import type { PluginArtifact } from './artifact.js'
 import type { ConfigCheck, PluginContractInfo, PluginHost } from './contract.js'
+import type { LeakSuspicion } from './pool-memory.js'
 
 /** A log line from a plugin or a loader. */
 export interface LoaderLogEntry {
@@ -24,7 +25,7 @@ export interface MemoryReport extends VersionMemory {
   /** The version measured. */
   readonly version: string
   /** Set when the version's heap kept growing: how much, over how many samples, since when. */
-  readonly leak?: { readonly growthBytes: number; readonly samples: number; readonly since: number } | undefined
+  readonly leak?: LeakSuspicion | undefined
 }
 
 /** What a loader gets with each version it prepares. */
