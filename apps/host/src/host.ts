@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { pino, type Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
 import { createReloadPipeline, type PipelineEvent, type ReloadPipeline } from '@hotswap/pipeline'
-import { inProcessLoader, wasmLoader, type RegistryLogger } from '@hotswap/registry'
+import { inProcessLoader, isolationLoaders, wasmLoader, type RegistryLogger } from '@hotswap/registry'
 import { createStateStore, fileAdapter, isStateStoreError, type StateStore } from '@hotswap/state-store'
 import { HostError } from './errors.js'
 import { EventJournal } from './journal.js'
@@ -177,7 +177,8 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
       ...(config.debounceMs === 'adaptive' ? {} : { debounce: config.debounceMs }),
       retry: { maxRetries: config.maxRetries },
       concurrency: config.concurrency,
-      ...(config.loader === 'in-process' ? { loader: [inProcessLoader(), wasmLoader()] } : {}),
+      // worker (the default): a thread per plugin unless its manifest asks for the pool; pool: the reverse
+      loader: config.loader === 'in-process' ? [inProcessLoader(), wasmLoader()] : [...isolationLoaders({ default: config.loader === 'pool' ? 'shared' : 'dedicated' }), wasmLoader()],
       registryOptions: {
         drainTimeoutMs: config.drainTimeoutMs,
         callTimeoutMs: config.callTimeoutMs,

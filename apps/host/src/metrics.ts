@@ -75,6 +75,19 @@ export function createHostMetrics(pipeline: Pick<ReloadPipeline, 'status'>, jour
       this.set(pipeline.status().enabled ? 1 : 0)
     },
   })
+  new Gauge({
+    name: 'hotswap_plugin_heap_bytes',
+    help: 'JS heap of the serving version of each plugin, from its loader\'s last measurement (pool loader: its realm).',
+    labelNames: ['plugin', 'version'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const p of pipeline.status().plugins) {
+        const memory = p.plugin?.memory
+        if (p.plugin !== undefined && memory !== undefined) this.set({ plugin: p.plugin.id, version: p.plugin.version }, memory.heapBytes)
+      }
+    },
+  })
   const off = journal.subscribe(({ event }) => {
     if (event.type !== 'reload') return
     const plugin = pluginLabel(event)

@@ -7,7 +7,7 @@ export type LogFormat = 'pretty' | 'json'
 /** pino log levels the host accepts. */
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
 /** Where plugin versions run: a worker thread each (default) or in the host's own thread. */
-export type LoaderName = 'worker' | 'in-process'
+export type LoaderName = 'worker' | 'pool' | 'in-process'
 
 /** Every setting of the host, resolved (see {@link resolveConfig}). */
 export interface HostConfig {
@@ -83,7 +83,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'debounceMs', flag: '--debounce-ms <ms|adaptive>', env: 'HOTSWAP_DEBOUNCE_MS', description: 'group changes for this long (adaptive: 25-500 ms)', defaultText: 'adaptive', parse: parseDebounce },
   { key: 'maxRetries', flag: '--max-retries <n>', env: 'HOTSWAP_MAX_RETRIES', description: 'retries of a failed reload', defaultText: '3', parse: (v, w) => parseInteger(v, w, 0, 100) },
   { key: 'concurrency', flag: '--concurrency <n>', env: 'HOTSWAP_CONCURRENCY', description: 'plugins reloaded at the same time', defaultText: '4', parse: (v, w) => parseInteger(v, w, 1, 64) },
-  { key: 'loader', flag: '--loader <loader>', env: 'HOTSWAP_LOADER', description: 'worker (isolated, frees memory) | in-process', defaultText: 'worker', parse: (v, w) => parseChoice(v, w, ['worker', 'in-process']) },
+  { key: 'loader', flag: '--loader <loader>', env: 'HOTSWAP_LOADER', description: 'worker (a thread per plugin) | pool (a realm per plugin in shared threads; many plugins) | in-process; a plugin\'s package.json "hotswap": { "isolation" } overrides worker/pool', defaultText: 'worker', parse: (v, w) => parseChoice(v, w, ['worker', 'pool', 'in-process']) },
   { key: 'drainTimeoutMs', flag: '--drain-timeout-ms <ms>', env: 'HOTSWAP_DRAIN_TIMEOUT_MS', description: 'wait this long for calls in flight on a reload', defaultText: '5000', parse: (v, w) => parseInteger(v, w, 0, 600_000) },
   { key: 'callTimeoutMs', flag: '--call-timeout-ms <ms>', env: 'HOTSWAP_CALL_TIMEOUT_MS', description: 'fail a plugin call running longer and terminate its worker', defaultText: '30000', parse: (v, w) => parseInteger(v, w, 1, 86_400_000) },
   { key: 'gateTimeoutMs', flag: '--gate-timeout-ms <ms>', env: 'HOTSWAP_GATE_TIMEOUT_MS', description: 'hold callers at most this long for a reload\'s state move and setup', defaultText: '1000', parse: (v, w) => parseInteger(v, w, 1, 600_000) },

@@ -10,6 +10,8 @@ export interface PluginManifest {
   readonly name?: string | undefined
   /** The semver version. */
   readonly version?: string | undefined
+  /** Where the plugin asks to run (package.json `hotswap.isolation`), see `isolationLoaders`. */
+  readonly isolation?: 'dedicated' | 'shared' | undefined
 }
 
 /**
@@ -144,8 +146,8 @@ export async function buildArtifact(path: string, options: BuildArtifactOptions 
     const pkgPath = join(abs, 'package.json')
     const pkgBytes = await read(pkgPath)
     extra.set(pkgPath, pkgBytes)
-    const pkg = parseJson(pkgBytes, pkgPath) as { name?: unknown; version?: unknown; main?: unknown; type?: unknown }
-    manifest = { name: stringOr(pkg.name), version: stringOr(pkg.version) }
+    const pkg = parseJson(pkgBytes, pkgPath) as { name?: unknown; version?: unknown; main?: unknown; type?: unknown; hotswap?: { isolation?: unknown } }
+    manifest = { name: stringOr(pkg.name), version: stringOr(pkg.version), isolation: isolationOf(pkg.hotswap, pkgPath) }
     type = pkg.type
     entry = typeof pkg.main === 'string' ? resolve(abs, pkg.main) : firstExisting(abs, DEFAULT_MAINS)
   }
@@ -293,6 +295,17 @@ function readOrUndefined(file: string): Uint8Array | undefined {
   } catch {
     return undefined
   }
+}
+
+/** package.json `hotswap.isolation`: absent, `'dedicated'` or `'shared'`; anything else is refused. */
+function isolationOf(hotswap: unknown, pkgPath: string): 'dedicated' | 'shared' | undefined {
+  if (hotswap === undefined) return undefined
+  const value = hotswap !== null && typeof hotswap === 'object' ? (hotswap as { isolation?: unknown }).isolation : hotswap
+  if (hotswap === null || typeof hotswap !== 'object') {
+    throw new RegistryError('BUILD_FAILED', `${pkgPath}: "hotswap" must be an object such as { "isolation": "shared" }, got ${JSON.stringify(hotswap)}`)
+  }
+  if (value === undefined || value === 'dedicated' || value === 'shared') return value
+  throw new RegistryError('BUILD_FAILED', `${pkgPath}: "hotswap.isolation" must be "dedicated" (a worker of its own) or "shared" (a realm in a pool worker), got ${JSON.stringify(value)}`)
 }
 
 function firstExisting(dir: string, names: readonly string[]): string {

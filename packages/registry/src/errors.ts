@@ -20,6 +20,8 @@
  * - `NOT_CLONEABLE`: an argument or result cannot cross the worker boundary (a function, a symbol...).
  * - `DRAIN_TIMEOUT`: a call was still running on the old version after `drainTimeoutMs`.
  * - `WORKER_CRASHED`: the worker of a plugin version exited (crash, heap limit, terminated, broke the protocol).
+ * - `WORKER_LOST`: the shared pool worker of a version ended because of another plugin in it
+ *   (see {@link WorkerLostError}); the registry restores the version on a healthy worker.
  * - `STATE_REJECTED`: the new version refused the old state (`ctx.rejectState()`, a thrown `StateRejectedError`, or `migrateState` threw).
  * - `SAVE_STATE_FAILED`: `saveState()` threw, timed out or returned something not JSON.
  * - `INVALID_TRANSITION`: a lifecycle change that the state machine forbids.
@@ -49,6 +51,7 @@ export type RegistryErrorCode =
   | 'NOT_CLONEABLE'
   | 'DRAIN_TIMEOUT'
   | 'WORKER_CRASHED'
+  | 'WORKER_LOST'
   | 'STATE_REJECTED'
   | 'SAVE_STATE_FAILED'
   | 'INVALID_TRANSITION'

@@ -157,6 +157,56 @@ export interface LogEvent extends EventBase {
   readonly message: string
 }
 
+/**
+ * A version whose worker was lost to another plugin (a pool co-tenant stuck, crashed or out of
+ * heap) serves again: it was restored on a healthy worker from the last stored snapshot (a
+ * `reloading`/`reloaded` pair, and `stateLost` when it keeps state, come before this event).
+ */
+export interface RestoredEvent extends EventBase {
+  /** Discriminant. */
+  readonly type: 'restored'
+  /** The plugin id. */
+  readonly id: string
+  /** The version serving again. */
+  readonly version: string
+  /** The loader it runs in now. */
+  readonly loader: string
+  /** What ended its worker. */
+  readonly reason: string
+  /** From the loss to serving again, in ms. */
+  readonly durationMs: number
+}
+
+/** A loader measured the heap of a version (the pool loader: each realm, every `memoryIntervalMs`). */
+export interface MemorySampledEvent extends EventBase {
+  /** Discriminant. */
+  readonly type: 'memorySampled'
+  /** The plugin id. */
+  readonly id: string
+  /** The version measured. */
+  readonly version: string
+  /** Its JS heap in bytes. */
+  readonly heapBytes: number
+}
+
+/** A version's heap grew at every one of its last samples: it probably leaks. */
+export interface MemoryLeakSuspectedEvent extends EventBase {
+  /** Discriminant. */
+  readonly type: 'memoryLeakSuspected'
+  /** The plugin id. */
+  readonly id: string
+  /** The version that keeps growing. */
+  readonly version: string
+  /** Its JS heap now, in bytes. */
+  readonly heapBytes: number
+  /** Bytes gained across those samples. */
+  readonly growthBytes: number
+  /** How many samples in a row grew. */
+  readonly samples: number
+  /** When the first of them was taken (ms since the epoch). */
+  readonly since: number
+}
+
 /** Everything the registry reports, as one stream (see `events$`); switch on `type`. */
 export type RegistryEvent =
   | EmittedEvent
@@ -170,3 +220,6 @@ export type RegistryEvent =
   | RolledBackEvent
   | UnloadedEvent
   | LogEvent
+  | RestoredEvent
+  | MemorySampledEvent
+  | MemoryLeakSuspectedEvent

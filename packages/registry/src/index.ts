@@ -6,6 +6,7 @@ export { RegistryError, DrainTimeoutError } from './errors.js'
 export { CallAbortedError } from './call-aborted.js'
 export type { CallOptions } from './call-aborted.js'
 export type { RegistryErrorCode } from './errors.js'
+export { WorkerLostError } from './worker-lost.js'
 export type { LifecycleState } from './lifecycle.js'
 export type {
   EventBase,
@@ -14,16 +15,19 @@ export type {
   LoadedEvent,
   LoadingEvent,
   LogEvent,
+  MemoryLeakSuspectedEvent,
+  MemorySampledEvent,
   RegistryEvent,
   ReloadedEvent,
   ReloadingEvent,
   ReloadPhases,
+  RestoredEvent,
   RolledBackEvent,
   StateLostEvent,
   UnloadedEvent,
 } from './events.js'
 export type { AnyFunction, AsyncApi, MethodArgs, MethodName, MethodResult, PluginHandle, SignalledCalls, UnknownApi } from './handle.js'
-export type { LoadedPlugin, Loader, LoaderLogEntry, PrepareOptions, SetupInit } from './loader.js'
+export type { LoadedPlugin, Loader, LoaderLogEntry, MemoryReport, PrepareOptions, SetupInit, VersionMemory } from './loader.js'
 export { buildArtifact, isPluginArtifact, readPluginSource, PLUGIN_EXTENSIONS } from './artifact.js'
 export type { BuildArtifactOptions, PluginArtifact, PluginManifest, PluginSource } from './artifact.js'
 export { failureKind } from './failure-kind.js'
@@ -38,6 +42,7 @@ export type { WorkerLoaderOptions } from './worker-loader.js'
 export type { OutputBudget } from './worker-output.js'
 export { poolLoader } from './pool-loader.js'
 export type { PoolLoader, PoolLoaderOptions, PoolWorkerMeasure } from './pool-loader.js'
+export type { LeakRule, LeakSuspicion } from './pool-memory.js'
 export { isolationLoaders } from './isolation-loader.js'
 export type { Isolation, IsolationLoadersOptions } from './isolation-loader.js'
 export { inProcessLoader } from './in-process-loader.js'

@@ -4,6 +4,7 @@ import type { JsonValue } from '@hotswap/state-store'
 import type { PluginArtifact } from './artifact.js'
 import type { ConfigCheck, PluginContractInfo, PluginHost } from './contract.js'
 import type { CallOptions } from './call-aborted.js'
+import type { LeakSuspicion } from './pool-memory.js'
 
 /** A log line from a plugin or a loader. */
 export interface LoaderLogEntry {
@@ -13,8 +14,26 @@ export interface LoaderLogEntry {
   readonly message: string
 }
 
+/** A heap measurement of one plugin version, from its loader. */
+export interface VersionMemory {
+  /** The JS heap the version holds, in bytes (the pool loader: V8's estimate for its realm). */
+  readonly heapBytes: number
+  /** When it was measured (ms since the epoch). */
+  readonly at: number
+}
+
+/** What a loader reports about a version's memory (see {@link PrepareOptions.onMemory}). */
+export interface MemoryReport extends VersionMemory {
+  /** The version measured. */
+  readonly version: string
+  /** Set when the version's heap kept growing: how much, over how many samples, since when. */
+  readonly leak?: LeakSuspicion | undefined
+}
+
 /** What a loader gets with each version it prepares. */
 export interface PrepareOptions {
+  /** Where a loader that measures its versions' heaps sends each measurement. */
+  readonly onMemory?: ((report: MemoryReport) => void) | undefined
   /** How long importing the module may take (a module stuck at top level is terminated). */
   readonly loadTimeoutMs: number
   /** When set, a call running longer is rejected with `CALL_TIMEOUT`. */
@@ -63,6 +82,10 @@ export interface LoadedPlugin {
   readonly methods: readonly string[]
   /** Calls running on this version now. */
   readonly inFlight: number
+  /** The artifact the version runs, for loaders that can run it again elsewhere (the pool loader restores a lost version from it). */
+  readonly artifact?: PluginArtifact | undefined
+  /** The version's last heap measurement, for loaders that measure (the pool loader). */
+  readonly memory?: VersionMemory | undefined
   /** `false` once the version ended unexpectedly (worker crash) or was disposed. */
   readonly alive: boolean
   /**

@@ -65,13 +65,22 @@ const SHARED = ['queueMicrotask', 'structuredClone', 'Buffer', 'URL', 'URLSearch
   'Event', 'EventTarget', 'MessageChannel', 'MessagePort', 'performance', 'fetch', 'Headers', 'Request', 'Response', 'FormData', 'Blob', 'atob', 'btoa', 'crypto',
   'ReadableStream', 'WritableStream', 'TransformStream', 'BroadcastChannel', 'WebAssembly']
 const tenants = new Map()
-let collect
-function fullGc() {
-  if (collect === undefined) { v8.setFlagsFromString('--expose-gc'); collect = vm.runInNewContext('gc') }
-  collect()
-}
-function timers(live) {
-  const wrap = (set, clear) => [(...a) => { const t = set(...a); live.add(t); return t }, (t) => { live.delete(t); clear(t) }]
+// Compiled once per worker: each realm runs the same compiled script (V8 shares the code), so a
+// tenant costs its context and its own closures, not a parse of the whole bootstrap.
+const bootScript = new vm.Script('(function (require) {' + TENANT + '\n})', { filename: 'hotswap-pool-tenant.js' })
+// Made first, so that it is the oldest context of the worker (the last one vm.measureMemory lists).
+v8.setFlagsFromString('--expose-gc')
+const collect = vm.runInNewContext('gc')
+const fullGc = () => collect()
+// Blame: slot 0 of the shared array holds the tid whose code runs now (set on every entry into a
+// realm: a message on its port, one of its timers, its process.exit), so the host knows who took
+// the worker down when it ends.
+const running = new Int32Array(wt.workerData.running)
+delete wt.workerData.running
+const enter = (tid) => Atomics.store(running, 0, tid)
+function timers(live, tid) {
+  const entered = (fn) => (typeof fn === 'function' ? function (...a) { enter(tid); return apply(fn, this, a) } : fn)
+  const wrap = (set, clear) => [(fn, ...a) => { const t = set(entered(fn), ...a); live.add(t); return t }, (t) => { live.delete(t); clear(t) }]
   const [st, ct] = wrap(setTimeout, clearTimeout)
   const [si, ci] = wrap(setInterval, clearInterval)
   const [sm, cm] = wrap(setImmediate, clearImmediate)
@@ -79,9 +88,14 @@ function timers(live) {
 }
 function addTenant(m) {
   const live = new Set()
-  const sandbox = timers(live)
+  const sandbox = timers(live, m.tid)
   for (const key of SHARED) if (globalThis[key] !== undefined) sandbox[key] = globalThis[key]
   const ownProcess = Object.create(process)
+  ownProcess.exit = (code) => { enter(m.tid); process.exit(code) }
+  // What reached the tenant: slot 0 holds the highest request id its port delivered (this
+  // listener runs before the tenant's own), so the host retries only calls that never arrived.
+  const seen = new Int32Array(m.seen)
+  m.port.on('message', (r) => { enter(m.tid); if (r !== null && typeof r === 'object' && typeof r.id === 'number' && r.id > seen[0]) Atomics.store(seen, 0, r.id) })
   sandbox.process = ownProcess
   const ctx = vm.createContext(sandbox, { name: m.file })
   const tenantWt = { ...wt, workerData: { port: m.port, linesPerSecond: m.linesPerSecond } }
@@ -106,10 +120,29 @@ function addTenant(m) {
       default: return require(id)
     }
   }
-  const boot = vm.compileFunction(TENANT, ['require'], { filename: 'hotswap-pool-tenant.js', parsingContext: ctx })
+  const boot = bootScript.runInContext(ctx)
   boot(shim)
-  ctx.console = new Console({ stdout: ownProcess.stdout, stderr: ownProcess.stderr })
+  // made on first use: most plugins never log through console, and a Console is not cheap
+  let console
+  Object.defineProperty(ctx, 'console', { configurable: true, enumerable: false,
+    get: () => (console ??= new Console({ stdout: ownProcess.stdout, stderr: ownProcess.stderr })),
+    set: (value) => { console = value } })
   tenants.set(m.tid, { port: m.port, live })
+}
+// Per-realm heap: vm.measureMemory lists the worker's live contexts but the main one, newest
+// first; that matches the tenants (newest first) and then the gc context only when the counts
+// agree (a plugin that makes contexts of its own, or a dropped realm not yet collected, shifts
+// the list: that round is answered as unattributed).
+async function measureTenants() {
+  const emitWarning = process.emitWarning
+  let measuring
+  process.emitWarning = () => undefined // its ExperimentalWarning, once per worker, is noise here
+  try { measuring = vm.measureMemory({ mode: 'detailed', execution: 'eager' }) } finally { process.emitWarning = emitWarning }
+  const result = await measuring
+  const others = result.other
+  const tids = [...tenants.keys()].reverse()
+  if (others.length !== tids.length + 1) return { attributed: false, heaps: [], contexts: others.length, tenants: tids.length }
+  return { attributed: true, heaps: tids.map((tid, i) => [tid, others[i].jsMemoryEstimate]) }
 }
 function dropTenant(tid) {
   const t = tenants.get(tid)
@@ -123,7 +156,11 @@ control.on('message', (m) => {
   try {
     if (m.op === 'tenant') addTenant(m)
     else if (m.op === 'drop') dropTenant(m.tid)
-    else if (m.op === 'measure') {
+    else if (m.op === 'ping') { /* answered below: the thread is free */ }
+    else if (m.op === 'memory') {
+      measureTenants().then((r) => reply({ tid: m.tid, ok: true, ...r }), (error) => reply({ tid: m.tid, ok: false, message: String(error && error.message) }))
+      return
+    } else if (m.op === 'measure') {
       fullGc()
       return reply({ tid: m.tid, ok: true, heap: v8.getHeapStatistics().used_heap_size, tenants: tenants.size })
     } else throw new Error('unknown control op ' + String(m.op))

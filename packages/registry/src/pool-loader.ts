@@ -1,14 +1,16 @@
 import { availableParallelism } from 'node:os'
 import { MessageChannel } from 'node:worker_threads'
 import type { ResourceLimits } from 'node:worker_threads'
-import type { SchedulerLike } from 'rxjs'
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs'
+import { every } from './clock.js'
 import type { PluginArtifact } from './artifact.js'
 import { bundleFile, runnableCode } from './artifact-run.js'
 import { RegistryError } from './errors.js'
 import type { LoadedPlugin, Loader, PrepareOptions } from './loader.js'
 import { PoolWorker } from './pool-worker.js'
 import type { OutputBudget } from './worker-output.js'
-import { WorkerPlugin } from './worker-plugin.js'
+import type { LeakRule } from './pool-memory.js'
+import { PoolPlugin } from './pool-plugin.js'
 
 /** Options of {@link poolLoader}. */
 export interface PoolLoaderOptions {
@@ -25,6 +27,14 @@ export interface PoolLoaderOptions {
    * terminated with every tenant in it. Default 1000 ms.
    */
   readonly dropTimeoutMs?: number | undefined
+  /**
+   * How often the heap of every version's realm is measured (one `vm.measureMemory` pass per
+   * worker), in ms; `0` for never (then only {@link PoolLoader.sampleMemory} measures).
+   * Default 30000.
+   */
+  readonly memoryIntervalMs?: number | undefined
+  /** When a version's heap counts as leaking: it grew at each of `samples` samples in a row, by `growthBytes` in all. Default 5 samples, 8 MiB. */
+  readonly leak?: LeakRule | undefined
 }
 
 /**
@@ -37,21 +47,33 @@ export interface PoolLoaderOptions {
  * {@link workerLoader}. Unloading a version closes its port and clears its timers, which
  * leaves its realm to the garbage collector.
  *
- * Placement: a new version goes to the live worker with the fewest versions; a new worker is
- * started while fewer than `size` run and every running one has a version already.
+ * Placement: a new version goes to the live worker with the fewest versions (those on their way
+ * count); a new worker is started while fewer than `size` run and every running one has a version
+ * already. Each worker creates and imports 8 versions at a time; more wait in the host, where
+ * their load timeout has not started. No rebalancing: a version stays where it was placed until
+ * it is replaced (a reload places the new version afresh).
  *
  * What the realms share: the thread, its event loop and heap (a version stuck in a
  * synchronous loop, or one that blows the heap, ends the worker), and the Node builtins
  * (`require('node:fs')` and the globals handed in, such as `Buffer` and `URL`, are the
- * worker's own objects). A call past `callTimeoutMs` ends that version; when its realm does
- * not answer within `dropTimeoutMs` the worker is terminated and its other versions end with
- * `WORKER_CRASHED` (the registry marks them `Failed`; their next load or reload starts from
- * the state store's last snapshot). Use {@link workerLoader} (`isolation: 'dedicated'`, see
+ * worker's own objects).
+ *
+ * Losing a worker: when a call passes `callTimeoutMs` the worker is pinged. It answers: the call
+ * is that version's own; it fails with `CALL_TIMEOUT` and that version alone ends. It does not
+ * answer within `dropTimeoutMs`: the version whose code entered the thread last holds it; the
+ * worker is terminated, that version ends `Failed` (`CALL_TIMEOUT`, then `WORKER_CRASHED`) and
+ * the others end with `WORKER_LOST` ({@link WorkerLostError}), as they do when a version crashes
+ * the worker (`process.exit`, a throw in a timer) or blows its heap (`resourceLimits`). The
+ * registry restores each of them on a healthy worker from its last stored snapshot (a
+ * `restored` event); a call that had not reached it runs once there, one that had rejects with
+ * `WORKER_LOST`. Measured: 20 co-tenants serve again within about 0.8 s of the loss on a
+ * loaded 2-core machine (bench `pool`, stated bound 2 s). Use {@link workerLoader}
+ * (`isolation: 'dedicated'`, see
  * {@link isolationLoaders}) for plugins that need a thread of their own.
  *
- * @param options - Pool size, heap limits, worker flags, output budget, drop bound.
+ * @param options - Pool size, heap limits, worker flags, output budget, drop bound, memory sampling and leak rule.
  * @returns A {@link PoolLoader} (a {@link Loader} named `'pool'` for JS artifacts).
- * @throws {@link RegistryError} `INVALID_OPTIONS` when `size` is not a positive integer or `dropTimeoutMs` not a positive number.
+ * @throws {@link RegistryError} `INVALID_OPTIONS` when `size` is not a positive integer, `dropTimeoutMs` not a positive number, `memoryIntervalMs` negative, or the leak rule out of range.
  * @example
  * ```ts
  * import { createPluginRegistry, poolLoader } from '@hotswap/registry'
@@ -64,7 +86,13 @@ export function poolLoader(options: PoolLoaderOptions = {}): PoolLoader {
   if (!Number.isSafeInteger(size) || size < 1) throw new RegistryError('INVALID_OPTIONS', `poolLoader: size must be a positive integer, got ${String(size)}`)
   const dropTimeoutMs = options.dropTimeoutMs ?? 1000
   if (typeof dropTimeoutMs !== 'number' || !(dropTimeoutMs > 0)) throw new RegistryError('INVALID_OPTIONS', `poolLoader: dropTimeoutMs must be a positive number, got ${String(dropTimeoutMs)}`)
-  return new Pool(options, size, dropTimeoutMs)
+  const interval = options.memoryIntervalMs ?? 30_000
+  if (typeof interval !== 'number' || !(interval >= 0)) throw new RegistryError('INVALID_OPTIONS', `poolLoader: memoryIntervalMs must be 0 or a positive number of ms, got ${String(interval)}`)
+  const samples = options.leak?.samples ?? 5
+  const growth = options.leak?.growthBytes ?? 8 * 1024 * 1024
+  if (!Number.isSafeInteger(samples) || samples < 2) throw new RegistryError('INVALID_OPTIONS', `poolLoader: leak.samples must be an integer of at least 2, got ${String(samples)}`)
+  if (typeof growth !== 'number' || !(growth > 0)) throw new RegistryError('INVALID_OPTIONS', `poolLoader: leak.growthBytes must be a positive number, got ${String(growth)}`)
+  return new Pool(options, size, dropTimeoutMs, interval)
 }
 
 /** What one pool worker holds, from {@link PoolLoader.measure}. */
@@ -88,6 +116,16 @@ export interface PoolLoader extends Loader {
    * @throws {@link RegistryError} `SETUP_TIMEOUT` when a worker does not answer in time.
    */
   measure(timeoutMs?: number): Promise<PoolWorkerMeasure[]>
+  /**
+   * Measures the heap of every version's realm now (as the `memoryIntervalMs` timer does) and
+   * reports it through each version's `onMemory` (the registry: `memorySampled` events, the
+   * status's `memory`, `memoryLeakSuspected` when a heap keeps growing).
+   *
+   * @param timeoutMs - How long one worker may take to answer. Default 5000.
+   * @returns How many workers could not match their contexts to their versions this time (a plugin that makes `vm` contexts of its own, or a dropped realm not yet collected); `0` when every version was measured.
+   * @throws {@link RegistryError} `SETUP_TIMEOUT` when a worker does not answer in time.
+   */
+  sampleMemory(timeoutMs?: number): Promise<number>
 }
 
 class Pool implements PoolLoader {
@@ -96,12 +134,16 @@ class Pool implements PoolLoader {
   readonly #size: number
   readonly #dropTimeoutMs: number
   readonly #workers = new Set<PoolWorker>()
+  readonly #intervalMs: number
+  #timer: Subscription | undefined
+  #scheduler: SchedulerLike = asyncScheduler
   #closed = false
 
-  constructor(options: PoolLoaderOptions, size: number, dropTimeoutMs: number) {
+  constructor(options: PoolLoaderOptions, size: number, dropTimeoutMs: number, intervalMs: number) {
     this.#options = options
     this.#size = size
     this.#dropTimeoutMs = dropTimeoutMs
+    this.#intervalMs = intervalMs
   }
 
   canLoad(artifact: PluginArtifact): boolean {
@@ -111,6 +153,15 @@ class Pool implements PoolLoader {
   async prepare(artifact: PluginArtifact, options: PrepareOptions): Promise<LoadedPlugin> {
     if (this.#closed) throw new RegistryError('CLOSED', 'the pool loader is closed')
     const host = this.#place(options.scheduler)
+    await host.arrive()
+    try {
+      return await this.#host(host, artifact, options)
+    } finally {
+      host.arrived()
+    }
+  }
+
+  async #host(host: PoolWorker, artifact: PluginArtifact, options: PrepareOptions): Promise<LoadedPlugin> {
     const { port1, port2 } = new MessageChannel()
     const linesPerSecond = Math.max(1, this.#options.output?.linesPerSecond ?? 1000)
     let tenant
@@ -122,7 +173,8 @@ class Pool implements PoolLoader {
         ? error
         : new RegistryError('LOAD_FAILED', `${artifact.path}: the pool could not host it: ${(error as Error).message}`, { cause: error })
     }
-    const plugin = new WorkerPlugin({ worker: tenant, port: port1, online: Promise.resolve() }, artifact, options, this.#options.output)
+    const plugin = new PoolPlugin(tenant, port1, artifact, options, this.#options.output)
+    this.#arm(options.scheduler)
     try {
       await plugin.load()
       return plugin
@@ -141,7 +193,29 @@ class Pool implements PoolLoader {
     return Promise.all(live.map(async (w) => ({ versions: w.size, heapUsedBytes: await w.heapUsed(timeoutMs) })))
   }
 
+  async sampleMemory(timeoutMs = 5000): Promise<number> {
+    const live = [...this.#workers].filter((w) => w.alive && w.size > 0)
+    const now = this.#scheduler.now()
+    const matched = await Promise.all(live.map((w) => w.sampleMemory(timeoutMs, now)))
+    return matched.filter((ok) => !ok).length
+  }
+
+  /** Starts the sampling timer with the first version (unref'd: it never keeps the process up). */
+  #arm(scheduler: SchedulerLike | undefined): void {
+    if (this.#timer !== undefined || this.#intervalMs === 0) return
+    this.#scheduler = scheduler ?? asyncScheduler
+    this.#timer = every(
+      this.#scheduler,
+      this.#intervalMs,
+      () => {
+        this.sampleMemory().catch(() => undefined) // a worker that ended mid-sample is measured next time
+      },
+      true,
+    )
+  }
+
   async close(): Promise<void> {
+    this.#timer?.unsubscribe()
     this.#closed = true
     const workers = [...this.#workers]
     this.#workers.clear()
@@ -150,13 +224,14 @@ class Pool implements PoolLoader {
 
   #place(scheduler: SchedulerLike | undefined): PoolWorker {
     let best: PoolWorker | undefined
-    for (const worker of this.#workers) if (worker.alive && (best === undefined || worker.size < best.size)) best = worker
-    if (best !== undefined && (best.size === 0 || this.#workers.size >= this.#size)) return best
+    for (const worker of this.#workers) if (worker.alive && (best === undefined || worker.load < best.load)) best = worker
+    if (best !== undefined && (best.load === 0 || this.#workers.size >= this.#size)) return best
     const worker = new PoolWorker({
       resourceLimits: this.#options.resourceLimits ?? { maxOldGenerationSizeMb: 1024 },
       execArgv: this.#options.execArgv ?? [],
       dropTimeoutMs: this.#dropTimeoutMs,
       scheduler,
+      leak: this.#options.leak ?? {},
       onEnd: (ended) => this.#workers.delete(ended),
     })
     this.#workers.add(worker)

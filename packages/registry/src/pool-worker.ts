@@ -5,6 +5,9 @@ import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs'
 import { after } from './clock.js'
 import { RegistryError } from './errors.js'
 import { POOL_BOOTSTRAP, TENANT_BOOTSTRAP } from './pool-bootstrap.js'
+import { TenantMemory } from './pool-memory.js'
+import type { LeakRule } from './pool-memory.js'
+import type { WorkerLoss } from './worker-lost.js'
 
 /** A reply on a pool worker's control port, checked. */
 interface ControlReply {
@@ -12,6 +15,9 @@ interface ControlReply {
   readonly ok: boolean
   readonly message?: string | undefined
   readonly heap?: number | undefined
+  /** `memory` replies: per tenant id, the heap bytes of its realm (when attributed). */
+  readonly heaps?: readonly (readonly [number, number])[] | undefined
+  readonly attributed?: boolean | undefined
 }
 
 interface Pending {
@@ -32,7 +38,17 @@ export function parseControlReply(raw: unknown): ControlReply | string {
   if (typeof m.ok !== 'boolean') return `control reply ${m.tid} has no boolean ok`
   if (m.message !== undefined && typeof m.message !== 'string') return `control reply ${m.tid} has a message that is not a string`
   if (m.heap !== undefined && (typeof m.heap !== 'number' || !Number.isFinite(m.heap))) return `control reply ${m.tid} has a heap that is not a number`
-  return { tid: m.tid, ok: m.ok, message: m.message, heap: m.heap }
+  if (m.attributed !== undefined && typeof m.attributed !== 'boolean') return `control reply ${m.tid} has an attributed that is not a boolean`
+  let heaps: [number, number][] | undefined
+  if (m.heaps !== undefined) {
+    if (!Array.isArray(m.heaps)) return `control reply ${m.tid} has heaps that are not a list`
+    heaps = []
+    for (const pair of m.heaps as unknown[]) {
+      if (!Array.isArray(pair) || pair.length !== 2 || !Number.isSafeInteger(pair[0]) || typeof pair[1] !== 'number' || !Number.isFinite(pair[1])) return `control reply ${m.tid} has a heaps entry that is not [tid, bytes]`
+      heaps.push([pair[0] as number, pair[1]])
+    }
+  }
+  return { tid: m.tid, ok: m.ok, message: m.message, heap: m.heap, heaps, attributed: m.attributed }
 }
 
 /**
@@ -46,12 +62,24 @@ export function parseControlReply(raw: unknown): ControlReply | string {
  */
 export class Tenant extends EventEmitter {
   #held = false
+  /** Set before `exit` when another tenant took the worker down (see {@link WorkerLoss}). */
+  loss: WorkerLoss | undefined
+  /** `name@version` once loaded, for messages that blame this tenant. */
+  label: string
+  /** Slot 0: the highest request id the tenant's port delivered (written in the worker). */
+  readonly seen: Int32Array = new Int32Array(new SharedArrayBuffer(4))
+  /** Heap samples of the realm, oldest first (see {@link TenantMemory}). */
+  readonly memory: TenantMemory
 
   constructor(
     readonly tid: number,
     readonly host: PoolWorker,
+    file: string,
+    leak: LeakRule,
   ) {
     super()
+    this.label = file
+    this.memory = new TenantMemory(leak)
     this.on('error', () => undefined)
   }
 
@@ -74,7 +102,17 @@ export class Tenant extends EventEmitter {
     await this.host.drop(this)
     return 0
   }
+
+  /** Ends this tenant alone (its realm dropped) as if a worker of its own had exited with `cause`. */
+  async end(cause: Error): Promise<void> {
+    this.emit('error', cause)
+    this.emit('exit', 1)
+    await this.host.drop(this)
+  }
 }
+
+/** How many versions one pool worker creates and imports at a time. */
+const ARRIVALS = 8
 
 /** Options of one pool worker. */
 export interface PoolWorkerOptions {
@@ -86,6 +124,8 @@ export interface PoolWorkerOptions {
   readonly onEnd: (worker: PoolWorker) => void
   /** The registry's scheduler, for the control requests' timeouts. Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike | undefined
+  /** When a realm's heap counts as leaking. */
+  readonly leak: LeakRule
 }
 
 /**
@@ -101,9 +141,19 @@ export class PoolWorker {
   readonly #tenants = new Map<number, Tenant>()
   readonly #pending = new Map<number, Pending>()
   readonly online: Promise<void>
+  /** Slot 0: the tenant whose code entered the worker last (written in the worker): the one blamed when it ends. */
+  readonly #running = new Int32Array(new SharedArrayBuffer(4))
+  #arriving = 0
+  #inside = 0
+  readonly #waiting: (() => void)[] = []
   #nextTid = 1
   #booting = true
   #alive = true
+  #closing = false
+  #dropping: Tenant | undefined
+  #probe: Promise<number | undefined> | undefined
+  /** The tid blamed by a probe that found the worker stuck. */
+  #stuck: number | undefined
   #cause: unknown
 
   constructor(options: PoolWorkerOptions) {
@@ -114,7 +164,7 @@ export class PoolWorker {
       eval: true,
       resourceLimits: options.resourceLimits,
       execArgv: [...options.execArgv],
-      workerData: { control: port2, tenantBootstrap: TENANT_BOOTSTRAP },
+      workerData: { control: port2, tenantBootstrap: TENANT_BOOTSTRAP, running: this.#running.buffer },
       transferList: [port2],
       stdout: true,
       stderr: true,
@@ -146,16 +196,43 @@ export class PoolWorker {
     return this.#tenants.size
   }
 
+  /** Versions living here or on their way (placement counts both, so that parallel loads spread). */
+  get load(): number {
+    return this.#tenants.size + this.#arriving
+  }
+
+  /**
+   * Waits for one of the worker's arrival slots: at most {@link ARRIVALS} versions are created
+   * and imported at a time, so that a thousand loads at once queue here, where their load
+   * timeouts have not started, instead of in the worker.
+   */
+  async arrive(): Promise<void> {
+    this.#arriving++
+    if (this.#inside < ARRIVALS) {
+      this.#inside++
+      return
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve))
+  }
+
+  /** Frees the slot taken by {@link arrive}. */
+  arrived(): void {
+    this.#arriving--
+    const next = this.#waiting.shift()
+    if (next === undefined) this.#inside--
+    else next()
+  }
+
   /**
    * Creates a realm for one version, on `port` (transferred), and evaluates nothing yet.
    * Rejects with `LOAD_FAILED` when the worker cannot create it, `WORKER_CRASHED` when it ends.
    */
   async add(port: MessagePort, code: string, file: string, linesPerSecond: number, timeoutMs: number): Promise<Tenant> {
     await this.online
-    const tenant = new Tenant(this.#nextTid++, this)
+    const tenant = new Tenant(this.#nextTid++, this, file, this.#options.leak)
     this.#tenants.set(tenant.tid, tenant)
     try {
-      const reply = await this.#request({ op: 'tenant', tid: tenant.tid, port, code, file, linesPerSecond }, timeoutMs, [port])
+      const reply = await this.#request({ op: 'tenant', tid: tenant.tid, port, code, file, linesPerSecond, seen: tenant.seen.buffer }, timeoutMs, [port])
       if (!reply.ok) throw new RegistryError('LOAD_FAILED', `the pool worker could not create a realm for ${file}: ${reply.message ?? 'no reason given'}`)
       return tenant
     } catch (error) {
@@ -172,14 +249,53 @@ export class PoolWorker {
       await this.#request({ op: 'drop', tid: tenant.tid }, this.#options.dropTimeoutMs)
     } catch {
       // stuck (or gone): the thread belongs to a loop no one can stop; end it for every tenant
-      await this.terminate()
+      this.#dropping = tenant
+      await this.#worker.terminate()
     }
+  }
+
+  /**
+   * Samples the heap of every tenant's realm (`vm.measureMemory`, one pass for the worker).
+   * Resolves `false` when the worker's contexts could not be matched to its tenants this time.
+   */
+  async sampleMemory(timeoutMs: number, now: number): Promise<boolean> {
+    const reply = await this.#request({ op: 'memory', tid: this.#nextTid++ }, timeoutMs)
+    if (reply.attributed !== true || reply.heaps === undefined) return false
+    for (const [tid, bytes] of reply.heaps) this.#tenants.get(tid)?.memory.add(bytes, now)
+    return true
+  }
+
+  /** The tenants living here. */
+  get tenants(): IterableIterator<Tenant> {
+    return this.#tenants.values()
   }
 
   /** The worker's used heap in bytes (all its tenants together). */
   async heapUsed(timeoutMs: number): Promise<number> {
     const reply = await this.#request({ op: 'measure', tid: this.#nextTid++ }, timeoutMs)
     return reply.heap ?? 0
+  }
+
+  /**
+   * Whether the worker's thread is free: a ping that is not answered within the drop bound means
+   * a tenant holds it (a synchronous loop); then the worker is terminated, blaming the tenant
+   * whose code entered it last. One probe at a time; callers share it.
+   *
+   * @returns The tid blamed when the worker was stuck (and is being terminated), `undefined` when it answered.
+   */
+  probe(): Promise<number | undefined> {
+    this.#probe ??= this.#request({ op: 'ping', tid: this.#nextTid++ }, this.#options.dropTimeoutMs).then(
+      () => undefined,
+      () => {
+        const blamed = Atomics.load(this.#running, 0)
+        this.#stuck = blamed
+        void this.#worker.terminate()
+        return blamed
+      },
+    ).finally(() => {
+      this.#probe = undefined
+    })
+    return this.#probe
   }
 
   /** Keeps the process alive only while a tenant or a control request waits on the worker. */
@@ -192,9 +308,16 @@ export class PoolWorker {
     else this.#control.unref()
   }
 
-  /** Ends the worker and every tenant in it. */
+  /** Ends the worker and every tenant in it (the pool closing: nobody is blamed, nothing restored). */
   async terminate(): Promise<void> {
+    this.#closing = true
     await this.#worker.terminate()
+  }
+
+  /** The tenant whose code entered the worker last (else the one whose drop timed out). */
+  #blame(tenants: readonly Tenant[]): Tenant | undefined {
+    const tid = this.#stuck ?? Atomics.load(this.#running, 0)
+    return tenants.find((t) => t.tid === tid) ?? this.#dropping
   }
 
   #request(message: Record<string, unknown> & { tid: number }, timeoutMs: number, transfer: MessagePort[] = []): Promise<ControlReply> {
@@ -215,7 +338,7 @@ export class PoolWorker {
     const reply = parseControlReply(raw)
     if (typeof reply === 'string') {
       this.#cause = new Error(`the pool worker broke its control protocol (${reply})`)
-      void this.terminate()
+      void this.#worker.terminate()
       return
     }
     const pending = this.#pending.get(reply.tid)
@@ -238,8 +361,20 @@ export class PoolWorker {
     this.#pending.clear()
     const tenants = [...this.#tenants.values()]
     this.#tenants.clear()
+    const blamed = this.#blame(tenants)
+    if (!this.#closing) {
+      const why = this.#dropping !== undefined || this.#stuck !== undefined ? 'was stuck (it did not let go of the thread; the worker was terminated)' : `ended the worker (exit code ${code}${this.#cause instanceof Error ? `: ${this.#cause.message}` : ''})`
+      const reason = `${blamed?.label ?? 'another plugin in it'} ${why}`
+      for (const tenant of tenants) {
+        if (tenant === blamed) continue
+        const seen = tenant.seen
+        tenant.loss = { reason, reached: (id) => id <= Atomics.load(seen, 0) }
+      }
+    }
     for (const tenant of tenants) {
-      if (this.#cause !== undefined) tenant.emit('error', this.#cause)
+      if (tenant === blamed && this.#cause === undefined && (this.#dropping !== undefined || this.#stuck !== undefined)) {
+        tenant.emit('error', new Error(`it held the pool worker's thread past the drop bound (${this.#options.dropTimeoutMs} ms): a synchronous loop; the worker was terminated and its other plugins restored elsewhere`))
+      } else if (this.#cause !== undefined) tenant.emit('error', this.#cause)
       tenant.emit('exit', code)
     }
     this.#options.onEnd(this)

@@ -5,7 +5,7 @@ import type { RegistryError } from './errors.js'
 import type { RegistryEvent } from './events.js'
 import type { PluginHandle, UnknownApi } from './handle.js'
 import type { LifecycleState } from './lifecycle.js'
-import type { Loader } from './loader.js'
+import type { Loader, VersionMemory } from './loader.js'
 import type { PluginArtifact } from './artifact.js'
 import type { RegistryStateStore } from './state-store.js'
 
@@ -98,6 +98,8 @@ export interface PluginStatus {
   readonly alive: boolean
   /** The plugins the serving version `dependsOn`, id to semver range (empty when none). */
   readonly dependsOn?: Readonly<Record<string, string>> | undefined
+  /** The serving version's last heap measurement, when its loader measures (the pool loader). */
+  readonly memory?: VersionMemory | undefined
 }
 
 /** How one call through a plugin's handle ended; see {@link PluginRegistry.onCall}. */
@@ -178,7 +180,7 @@ export interface PluginRegistry {
    * ```
    */
   onCall(listener: (call: CallSettled) => void): () => void
-  /** Typed events: loading, loaded, reloading, reloaded, failed, stateLost, rolledBack, unloaded, log. */
+  /** Typed events: loading, loaded, reloading, reloaded, failed, stateLost, rolledBack, unloaded, log, restored, memorySampled, memoryLeakSuspected. */
   readonly events$: Observable<RegistryEvent>
   /**
    * Unloads everything (each plugin: drain, `saveState()`, `dispose()`, each bounded by its

@@ -4,6 +4,7 @@ import { Subject, asyncScheduler } from 'rxjs'
 import type { Observable, SchedulerLike } from 'rxjs'
 import { major } from 'semver'
 import { RegistryError } from './errors.js'
+import { WorkerLostError } from './worker-lost.js'
 import type { FailurePhase, RegistryEvent } from './events.js'
 import { createHandle } from './handle.js'
 import { abortedCall, whenAborted } from './call-aborted.js'
@@ -17,7 +18,7 @@ import type { PluginEvent } from './contract-events.js'
 import type { PluginHandle, UnknownApi } from './handle.js'
 import { toJsonValue } from '@hotswap/state-store'
 import { Lifecycle } from './lifecycle.js'
-import type { LoadedPlugin, Loader, LoaderLogEntry, PrepareOptions, SetupInit } from './loader.js'
+import type { LoadedPlugin, Loader, LoaderLogEntry, MemoryReport, PrepareOptions, SetupInit } from './loader.js'
 import { validatePluginIdentity } from './plugin.js'
 import { buildArtifact, isPluginArtifact } from './artifact.js'
 import type { PluginArtifact } from './artifact.js'
@@ -96,6 +97,8 @@ interface Entry {
   failedReloads: number
   lastError: RegistryError | undefined
   ops: Promise<unknown>
+  /** Set while a version lost with its pool worker is restored: calls wait for it. */
+  restoring?: Promise<void> | undefined
 }
 
 /** A reloadMany() batch: the ids that change together and their versions prepared up front. */
@@ -398,24 +401,38 @@ class Registry implements PluginRegistry {
 
   // --- calls ---------------------------------------------------------------------------
 
-  #call(id: string, method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+  #call(id: string, method: string, args: unknown[], options?: CallOptions, retried = false): Promise<unknown> {
     const signal = options?.signal
     if (signal !== undefined) return this.#signalledCall(id, method, args, signal)
     const entry = this.#entries.get(id)
     if (entry === undefined) return Promise.reject(this.#closed ?? notFound(id))
-    if (entry.gate !== undefined) return entry.gate.promise.then(() => this.#call(id, method, args))
+    if (entry.gate !== undefined) return entry.gate.promise.then(() => this.#call(id, method, args, undefined, retried))
     if (entry.gone !== undefined) return Promise.reject(entry.gone)
-    const result = entry.active.call(method, args)
+    if (entry.restoring !== undefined) return entry.restoring.then(() => this.#call(id, method, args, undefined, retried))
+    const result = this.#observed(entry, method, entry.active.call(method, args), !retried)
+    if (retried) return result
+    // A call that never reached a version lost with its pool worker runs once more, on the restored one.
+    return result.catch((error: unknown) => {
+      if (!isRetriable(error)) throw error
+      return this.#call(id, method, args, undefined, true)
+    })
+  }
+
+  /**
+   * Reports a call's outcome to the `onCall` listeners (nothing extra while there are none),
+   * with the version and hash that served it; a loss the caller retries is not an outcome.
+   */
+  #observed(entry: Entry, method: string, result: Promise<unknown>, retriable: boolean): Promise<unknown> {
     if (this.#callListeners.size === 0) return result
+    const { id, hash } = entry
     const { version } = entry.active
-    const hash = entry.hash
     return result.then(
       (value) => {
         this.#settled({ id, version, hash, method, ok: true, value, error: undefined })
         return value
       },
       (error: unknown) => {
-        this.#settled({ id, version, hash, method, ok: false, value: undefined, error })
+        if (!(retriable && isRetriable(error))) this.#settled({ id, version, hash, method, ok: false, value: undefined, error })
         throw error
       },
     )
@@ -452,7 +469,8 @@ class Registry implements PluginRegistry {
         if (entry === undefined) return fail(this.#closed ?? notFound(id))
         if (entry.gate !== undefined) return void entry.gate.promise.then(go)
         if (entry.gone !== undefined) return fail(entry.gone)
-        entry.active.call(method, args, { signal }).then(resolve, reject).finally(stop)
+        if (entry.restoring !== undefined) return void entry.restoring.then(go)
+        this.#observed(entry, method, entry.active.call(method, args, { signal }), false).then(resolve, reject).finally(stop)
       }
       go()
     })
@@ -713,6 +731,29 @@ class Registry implements PluginRegistry {
       entry.lastError = error
       if (entry.life.state === 'Running') entry.life.to('Failed')
       this.#emit({ type: 'failed', id: entry.id, path: entry.path, phase: 'runtime', error, serving: undefined, at: this.#scheduler.now() })
+      if (error.code === 'WORKER_LOST' && this.#closed === undefined) this.#restore(entry, plugin, error)
+    })
+  }
+
+  /**
+   * A version lost with its pool worker through another plugin's fault serves again: reloaded
+   * from its own artifact (on a healthy worker) with the last stored snapshot, as after any
+   * loss (`stateLost` says what was lost), then a `restored` event. Calls wait meanwhile.
+   */
+  #restore(entry: Entry, lost: LoadedPlugin, error: RegistryError): void {
+    const t0 = this.#elapsed()
+    const artifact = lost.artifact
+    const restoring = this.#serial(entry, () => (entry.active === lost && this.#closed === undefined ? this.#reload(entry, artifact, undefined) : Promise.resolve({ value: this.#status(entry) }))).then(
+      (status) => {
+        if (status.alive) this.#emit({ type: 'restored', id: entry.id, version: status.version, loader: status.loader, reason: error.message, durationMs: this.#elapsed() - t0, at: this.#scheduler.now() })
+      },
+      (failure: unknown) => {
+        this.#log({ level: 'error', message: `${entry.id}: restoring it after its pool worker was lost failed (${(failure as Error).message}); it stays Failed until it changes or is reloaded` }, entry.id)
+      },
+    )
+    entry.restoring = restoring
+    void restoring.finally(() => {
+      if (entry.restoring === restoring) entry.restoring = undefined
     })
   }
 
@@ -751,7 +792,18 @@ class Registry implements PluginRegistry {
       callTimeoutMs: this.#callTimeoutMs,
       log: (entry) => this.#log(entry, who.id),
       scheduler: this.#scheduler,
+      onMemory: (report) => this.#onMemory(who.id, report),
     }
+  }
+
+  #onMemory(id: string | undefined, report: MemoryReport): void {
+    if (id === undefined) return
+    this.#emit({ type: 'memorySampled', id, version: report.version, heapBytes: report.heapBytes, at: report.at })
+    const leak = report.leak
+    if (leak === undefined) return
+    const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MB`
+    this.#log({ level: 'warn', message: `${id}@${report.version} may leak memory: its heap grew at each of its last ${leak.samples} samples, by ${mb(leak.growthBytes)} to ${mb(report.heapBytes)}` }, id)
+    this.#emit({ type: 'memoryLeakSuspected', id, version: report.version, heapBytes: report.heapBytes, growthBytes: leak.growthBytes, samples: leak.samples, since: leak.since, at: report.at })
   }
 
   #log(entry: LoaderLogEntry, id: string | undefined): void {
@@ -787,8 +839,14 @@ class Registry implements PluginRegistry {
       previousVersion: entry.previous?.plugin.version,
       alive: entry.active.alive,
       dependsOn: entry.active.contract?.dependsOn ?? {},
+      memory: entry.active.memory,
     }
   }
+}
+
+/** A call that never reached a version lost with its pool worker: safe to run once more. */
+function isRetriable(error: unknown): boolean {
+  return error instanceof WorkerLostError && !error.reached
 }
 
 function notFound(idOrPath: string): RegistryError {

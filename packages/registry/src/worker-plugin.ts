@@ -15,6 +15,8 @@ import type { SerializedError } from './remote-error.js'
 import { OutputMeter } from './worker-output.js'
 import type { OutputBudget } from './worker-output.js'
 import { parseWorkerMessage } from './worker-protocol.js'
+import { WorkerLostError } from './worker-lost.js'
+import type { WorkerLoss } from './worker-lost.js'
 import type { ConfigCheck, PluginContractInfo } from './contract.js'
 import { parseContractInfo, STREAM_WINDOW, workerSetupInit, workerStream, WorkerContractHost } from './worker-contract.js'
 import { BODY_WINDOW, hasRequest, packArgs, responseOf } from './worker-web.js'
@@ -32,6 +34,8 @@ export interface WorkerLike {
   ref(): void
   unref(): void
   terminate(): Promise<number>
+  /** A pool tenant's loss, set before its `exit` when another tenant took the worker down. */
+  readonly loss?: WorkerLoss | undefined
 }
 
 /**
@@ -482,13 +486,13 @@ export class WorkerPlugin implements LoadedPlugin {
     if (!this.#alive) return
     this.#alive = false
     const cause = this.#crashCause
-    const reason = new RegistryError(
-      'WORKER_CRASHED',
-      `the worker of ${this.#label} exited with code ${code}${cause instanceof Error ? `: ${cause.message}` : ''}`,
-      { cause, pluginId: this.name },
-    )
+    const loss = this.#worker.loss
+    const reason =
+      loss === undefined
+        ? new RegistryError('WORKER_CRASHED', `the worker of ${this.#label} exited with code ${code}${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause, pluginId: this.name })
+        : new WorkerLostError(`${this.#label} lost its pool worker: ${loss.reason}`, true, { cause, pluginId: this.name })
     this.#endError = reason
-    this.#rejectAll(reason)
+    this.#rejectAll(reason, loss)
     this.#port.close()
     if (!this.#disposing) this.#notify(reason)
   }
@@ -498,14 +502,15 @@ export class WorkerPlugin implements LoadedPlugin {
     for (const listener of this.#exitListeners) listener(reason)
   }
 
-  #rejectAll(error: RegistryError): void {
-    const requests = [...this.#requests.values()]
+  #rejectAll(error: RegistryError, loss?: WorkerLoss): void {
+    const requests = [...this.#requests]
     this.#requests.clear()
     this.#hold()
-    for (const request of requests) {
+    for (const [id, request] of requests) {
       request.timer?.unsubscribe()
       request.unlisten?.()
-      request.reject(error)
+      // a call that never reached the plugin (pool loss) is safe to retry: the registry does, once
+      request.reject(loss !== undefined && request.method !== undefined && !loss.reached(id) ? new WorkerLostError(error.message, false, { cause: error, pluginId: this.name }) : error)
     }
     this.#tracker.rejectAll(error)
   }
