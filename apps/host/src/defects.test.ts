@@ -8,9 +8,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createStateStore, fileAdapter } from '@hotswap/state-store'
 import { startHost, type Host } from './host.js'
-import { send } from './http-client.test-support.js'
+import { send, atomicWrite, counterSource, makeDirs, nextEntry, testConfig, until } from './test-support.js'
 import { main, type CliIo } from './main.js'
-import { atomicWrite, counterSource, makeDirs, nextEntry, testConfig, until } from './test-support.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {

@@ -7,9 +7,8 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHost } from './host.js'
-import { send } from './http-client.test-support.js'
+import { send, makeDirs, testConfig } from './test-support.js'
 import { main, type CliIo } from './main.js'
-import { makeDirs, testConfig } from './test-support.js'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))

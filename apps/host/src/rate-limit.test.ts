@@ -2,8 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHost, type Host } from './host.js'
-import { send, sendRaw } from './http-client.test-support.js'
-import { counterSource, makeDirs, testConfig } from './test-support.js'
+import { send, sendRaw, counterSource, makeDirs, testConfig } from './test-support.js'
 
 let host: Host
 let dirs: Awaited<ReturnType<typeof makeDirs>>

@@ -4,9 +4,8 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHost, type Host } from './host.js'
-import { send } from './http-client.test-support.js'
+import { send, atomicWrite, makeDirs, nextEntry, testConfig } from './test-support.js'
 import { main } from './main.js'
-import { atomicWrite, makeDirs, nextEntry, testConfig } from './test-support.js'
 
 const ECHO = (version: string): string => `let hits = 0
 export default {

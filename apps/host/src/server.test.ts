@@ -4,9 +4,8 @@ import { join } from 'node:path'
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHost, type Host } from './host.js'
-import { send, sendRaw, type TestResponse } from './http-client.test-support.js'
+import { send, sendRaw, type TestResponse, atomicWrite, counterSource, makeDirs, nextEntry, testConfig } from './test-support.js'
 import { BODY_LIMIT } from './server.js'
-import { atomicWrite, counterSource, makeDirs, nextEntry, testConfig } from './test-support.js'
 
 let host: Host
 let dirs: Awaited<ReturnType<typeof makeDirs>>

@@ -46,7 +46,7 @@ describe('buildArtifact', () => {
     const a = await buildArtifact(await put(`${dir}/x`, 'a.mjs', text))
     const b = await buildArtifact(await put(`${dir}/y`, 'a.mjs', text))
     expect(a.hash).toMatch(/^[0-9a-f]{16}$/)
-    expect(a.hash).toBe(b.hash) // same files relative to the root: same hash, wherever the folder is
+    expect(a.hash).toBe(b.hash) // same files relative to the plugin's dir: same hash, wherever the folder is
     expect([...a.inputs]).toEqual([[`${dir}/x/a.mjs`, fnv1a64Hex(text)]])
     expect(isPluginArtifact(a)).toBe(true)
     expect(isPluginArtifact(`${dir}/x/a.mjs`)).toBe(false)
@@ -59,7 +59,7 @@ describe('buildArtifact', () => {
     await put(`${dir}/p/lib`, 'x.cjs', 'module.exports = 1')
     await put(`${dir}/p/lib`, 'unused.cjs', 'module.exports = 3')
     const before = await buildArtifact(`${dir}/p`)
-    expect(before).toMatchObject({ entry: `${dir}/p/lib/index.cjs`, kind: 'js', format: 'cjs', root: `${dir}/p`, manifest: { name: 'p', version: '1.0.0' } })
+    expect(before).toMatchObject({ entry: `${dir}/p/lib/index.cjs`, kind: 'js', format: 'cjs', dir: `${dir}/p`, manifest: { name: 'p', version: '1.0.0' } })
     expect([...before.inputs.keys()]).toEqual([`${dir}/p/lib/index.cjs`, `${dir}/p/lib/x.cjs`, `${dir}/p/package.json`])
     await put(`${dir}/p/lib`, 'unused.cjs', 'module.exports = 4')
     expect((await buildArtifact(`${dir}/p`)).hash).toBe(before.hash) // not an input

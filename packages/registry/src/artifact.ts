@@ -30,7 +30,7 @@ export interface PluginArtifact {
   readonly kind: 'js' | 'wasm'
   /** Module format of the entry as written (`.mjs`/`.mts`, or `.js`/`.ts` under `"type": "module"`, are ESM). */
   readonly format: 'esm' | 'cjs'
-  /** FNV-1a 64 (16 lowercase hex digits) over every input: its path relative to `root` and its own hash, in path order. */
+  /** FNV-1a 64 (16 lowercase hex digits) over every input: its path relative to `dir` and its own hash, in path order. */
   readonly hash: string
   /** Every local file the plugin is made of (absolute path, sorted) and its own FNV-1a 64; never a `node_modules` file. */
   readonly inputs: ReadonlyMap<string, string>
@@ -45,8 +45,8 @@ export interface PluginArtifact {
   readonly sourceMap?: string | undefined
   /** The entry's bytes as read (wasm: the module). */
   readonly bytes: Uint8Array
-  /** The root for relative files of this version: the directory of a directory plugin, else the file's folder. */
-  readonly root: string
+  /** The folder relative files of this version resolve from: the directory of a directory plugin, else the file's folder. */
+  readonly dir: string
   /** Name and version from the directory's `package.json` or a `.wasm` sidecar `name.plugin.json`. */
   readonly manifest?: PluginManifest | undefined
   /** What the build warned about (for example an `import.meta` property that is not supported), one line each. */
@@ -137,12 +137,12 @@ export async function buildArtifact(path: string, options: BuildArtifactOptions 
     throw readFailed(abs, abs, error)
   }
   let entry = abs
-  let root = dirname(abs)
+  let dir = dirname(abs)
   let manifest: PluginManifest | undefined
   const extra = new Map<string, Uint8Array>()
   let type: unknown
   if (info.isDirectory()) {
-    root = abs
+    dir = abs
     const pkgPath = join(abs, 'package.json')
     const pkgBytes = await read(pkgPath)
     extra.set(pkgPath, pkgBytes)
@@ -176,7 +176,7 @@ export async function buildArtifact(path: string, options: BuildArtifactOptions 
         manifest = { name: stringOr(value.name), version: stringOr(value.version) }
       }
     }
-    return { path: abs, entry, kind: 'wasm', format: 'esm', ...hashInputs(inputs, root), code: '', bytes, root, manifest, warnings: [] }
+    return { path: abs, entry, kind: 'wasm', format: 'esm', ...hashInputs(inputs, dir), code: '', bytes, dir, manifest, warnings: [] }
   }
   const format = formatOf(entry, manifest === undefined ? undefined : (type ?? 'commonjs'))
   const bundle = await bundleArtifact(entry, read, options.sourceMap ?? true)
@@ -188,11 +188,11 @@ export async function buildArtifact(path: string, options: BuildArtifactOptions 
     entry,
     kind: 'js',
     format,
-    ...hashInputs(inputs, root),
+    ...hashInputs(inputs, dir),
     code: bundle.code,
     sourceMap: bundle.sourceMap,
     bytes,
-    root,
+    dir,
     manifest,
     warnings: bundle.warnings,
   }
@@ -232,14 +232,14 @@ export function isPluginArtifact(value: unknown): value is PluginArtifact {
 
 // --- helpers ---------------------------------------------------------------------------
 
-function hashInputs(files: ReadonlyMap<string, Uint8Array>, root: string): { hash: string; inputs: ReadonlyMap<string, string> } {
+function hashInputs(files: ReadonlyMap<string, Uint8Array>, dir: string): { hash: string; inputs: ReadonlyMap<string, string> } {
   const sorted = [...files.keys()].sort()
   const inputs = new Map<string, string>()
   const total = createFnv1a64()
   for (const file of sorted) {
     const own = fnv1a64Hex(files.get(file) as Uint8Array)
     inputs.set(file, own)
-    total.update(relative(root, file).split(sep).join('/')).update('\0').update(own).update('\n')
+    total.update(relative(dir, file).split(sep).join('/')).update('\0').update(own).update('\n')
   }
   return { hash: total.digestHex(), inputs }
 }
