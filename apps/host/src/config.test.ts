@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXAMPLE_PLUGINS_DIR, resolveConfig } from './config.js'
 import { HostError } from './errors.js'
-import { makeDirs } from './test-support.js'
+import { makeDirs } from './test-support/host.js'
 
 let dirs: Awaited<ReturnType<typeof makeDirs>>
 let cwd: string

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHost, type Host } from './host.js'
-import { atomicWrite, counterSource, makeDirs, nextEntry, testConfig } from './test-support.js'
+import { atomicWrite, counterSource, makeDirs, nextEntry, testConfig } from './test-support/host.js'
 
 // The dashboard in a real headless Chromium (Debian's package, launched by playwright-core).
 const CHROMIUM = '/usr/bin/chromium'

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createStateStore, fileAdapter } from '@hotswap/state-store'
 import { startHost, type Host } from './host.js'
-import { send, atomicWrite, counterSource, makeDirs, nextEntry, testConfig, until } from './test-support.js'
+import { send, atomicWrite, counterSource, makeDirs, nextEntry, testConfig, until } from './test-support/host.js'
 import { main, type CliIo } from './main.js'
 
 const cleanups: (() => Promise<void>)[] = []

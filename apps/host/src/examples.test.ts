@@ -2,7 +2,7 @@ import { cp, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildExamples, buildTsPlugin, EXAMPLES_PLUGINS, watToWasm, EXAMPLES_SRC } from '../scripts/build-examples.mjs'
-import { send, atomicWrite, makeDirs, nextEntry, testConfig, until } from './test-support.js'
+import { send, atomicWrite, makeDirs, nextEntry, testConfig, until } from './test-support/host.js'
 import { startHost, type Host } from './host.js'
 
 // The bundled example plugins, built from source into a temp dir and run by a real host.

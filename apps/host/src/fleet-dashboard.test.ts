@@ -11,7 +11,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Host } from './host.js'
 import { main, type CliIo } from './main.js'
-import { until } from './test-support.js'
+import { until } from './test-support/host.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const RESULTS = fileURLToPath(new URL('../test-results/', import.meta.url))

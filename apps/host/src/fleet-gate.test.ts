@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { redisMissing, startRedis, type TestRedis } from '@hotswap/state-store/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bundleCli, routeTraffic, startFleetHost, waitFor, writeRoutePlugin, type FleetHostProcess, type RouteTraffic } from './fleet-gate.test-support.js'
+import { bundleCli, routeTraffic, startFleetHost, waitFor, writeRoutePlugin, type FleetHostProcess, type RouteTraffic } from './test-support/fleet.js'
 
 const missing = redisMissing()
 if (missing !== undefined) console.warn(`[hotswap-host] ${missing}`)

@@ -7,7 +7,7 @@ import { redisMissing, startRedis, type TestRedis } from '@hotswap/state-store/t
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Host } from './host.js'
 import { main, type CliIo } from './main.js'
-import { until } from './test-support.js'
+import { until } from './test-support/host.js'
 
 const missing = redisMissing()
 if (missing !== undefined) console.warn(`[hotswap-host] ${missing}`)

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHost } from './host.js'
-import { send, makeDirs, testConfig } from './test-support.js'
+import { send, makeDirs, testConfig } from './test-support/host.js'
 import { main, type CliIo } from './main.js'
 
 const run = promisify(execFile)

@@ -7,7 +7,7 @@ import { build } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Host } from './host.js'
 import { main, type CliIo } from './main.js'
-import { send, atomicWrite, counterSource, makeDirs, until } from './test-support.js'
+import { send, atomicWrite, counterSource, makeDirs, until } from './test-support/host.js'
 
 const HOST_DIR = fileURLToPath(new URL('..', import.meta.url))
 const CLI = join(HOST_DIR, '.test-build', 'cli.mjs')

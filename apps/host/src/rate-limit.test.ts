@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHost, type Host } from './host.js'
-import { send, sendRaw, counterSource, makeDirs, testConfig } from './test-support.js'
+import { send, sendRaw, counterSource, makeDirs, testConfig } from './test-support/host.js'
 
 let host: Host
 let dirs: Awaited<ReturnType<typeof makeDirs>>

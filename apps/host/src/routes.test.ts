@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHost, type Host } from './host.js'
-import { send, atomicWrite, makeDirs, nextEntry, testConfig } from './test-support.js'
+import { send, atomicWrite, makeDirs, nextEntry, testConfig } from './test-support/host.js'
 import { main } from './main.js'
 
 const ECHO = (version: string): string => `let hits = 0

@@ -2,7 +2,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { allowedHostHeaders, bearerOf, isOwnOrigin, secretMatches, TicketBook, TOKEN_FILE_NAME, writeToken } from './security.js'
-import { makeDirs } from './test-support.js'
+import { makeDirs } from './test-support/host.js'
 
 let dirs: Awaited<ReturnType<typeof makeDirs>>
 beforeAll(async () => (dirs = await makeDirs('hotswap-security-')))

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHost, type Host } from './host.js'
-import { send, sendRaw, type TestResponse, atomicWrite, counterSource, makeDirs, nextEntry, testConfig } from './test-support.js'
+import { send, sendRaw, type TestResponse, atomicWrite, counterSource, makeDirs, nextEntry, testConfig } from './test-support/host.js'
 import { BODY_LIMIT } from './server.js'
 
 let host: Host

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { soakLoop } from './soak.mjs'
 
 const HOST = fileURLToPath(new URL('../../../apps/host/dist/index.js', import.meta.url))
 if (!existsSync(HOST)) throw new Error(`${HOST} is missing: build hotswap-host first (pnpm run build)`)
@@ -81,34 +82,7 @@ async function step(n) {
   }
 }
 
-async function memory() {
-  globalThis.gc()
-  await new Promise((r) => setImmediate(r))
-  globalThis.gc()
-  const m = process.memoryUsage()
-  return { rss: m.rss, heapUsed: m.heapUsed }
-}
-
-// As in pipeline-soak.mjs: minima of 8 samples after full GCs, after the warm-up and at the end.
-let n = 1
-for (; n <= warmup; n++) await step(n)
-const first = []
-for (let k = 0; k < 8; k++, n++) {
-  await step(n)
-  first.push(await memory())
-}
-const started = performance.now()
-const samples = []
-for (let i = 0; i < count - 16; i++, n++) {
-  await step(n)
-  if ((i + 1) % Math.max(1, Math.floor(count / 10)) === 0) samples.push({ reloads: i + 9, rssMB: +(process.memoryUsage().rss / 1048576).toFixed(1), heapMB: +(process.memoryUsage().heapUsed / 1048576).toFixed(1) })
-}
-const ms = performance.now() - started
-const last = []
-for (let k = 0; k < 8; k++, n++) {
-  await step(n)
-  last.push(await memory())
-}
+const { last, first, samples, ms } = await soakLoop(step, { warmup, count })
 const reloadsCounted = host.pipeline.status().totals.reloads
 const journalReloads = host.journal.reloads().length
 await host.close()

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { Subject } from 'rxjs'
 import { createReloadPipeline } from '@hotswap/pipeline'
 import { buildArtifact, createPluginRegistry, inProcessLoader, workerLoader } from '@hotswap/registry'
+import { soakLoop } from './soak.mjs'
 
 const [loaderArg, sourceArg, countArg, warmupArg] = process.argv.slice(2)
 const count = Number(countArg)
@@ -62,35 +63,7 @@ async function step(n) {
   if (answer.n !== n) throw new Error(`edit ${n}: served ${answer.n}`)
 }
 
-async function memory() {
-  globalThis.gc()
-  await new Promise((r) => setImmediate(r))
-  globalThis.gc()
-  const m = process.memoryUsage()
-  return { rss: m.rss, heapUsed: m.heapUsed }
-}
-
-// Sampled after full GCs at 8 steps after the warm-up and at the last 8; growth compares the
-// minima (a transient at one sample does not count, a leak raises every sample).
-let n = 1
-for (; n <= warmup; n++) await step(n)
-const first = []
-for (let k = 0; k < 8; k++, n++) {
-  await step(n)
-  first.push(await memory())
-}
-const started = performance.now()
-const samples = []
-for (let i = 0; i < count - 16; i++, n++) {
-  await step(n)
-  if ((i + 1) % Math.max(1, Math.floor(count / 10)) === 0) samples.push({ reloads: i + 9, rssMB: +(process.memoryUsage().rss / 1048576).toFixed(1), heapMB: +(process.memoryUsage().heapUsed / 1048576).toFixed(1) })
-}
-const ms = performance.now() - started
-const last = []
-for (let k = 0; k < 8; k++, n++) {
-  await step(n)
-  last.push(await memory())
-}
+const { last, first, samples, ms } = await soakLoop(step, { warmup, count })
 const reloadsCounted = pipeline?.status().totals.reloads
 await (pipeline ?? registry).close()
 await rm(dir, { recursive: true, force: true })

@@ -2,38 +2,14 @@
 // (fetch(Request) -> Response with streamed bodies), run by contractCases() for JS plugins on
 // every loader.
 import { deepStrictEqual, ok, rejects, strictEqual, throws } from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { CallAbortedError } from './call-aborted.js'
 import { RegistryError } from './errors.js'
 import type { Loader } from './loader.js'
-import { createPluginRegistry } from './registry.js'
-import type { PluginRegistry, RegistryLogger } from './registry-types.js'
-
-interface Case {
-  readonly name: string
-  readonly run: () => Promise<void>
-}
-
-type Format = 'esm' | 'cjs'
-
-const QUIET: RegistryLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }
-
-/** Waits until `check()` is true, polling, up to `timeoutMs`; throws otherwise. */
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
+import { caseCollector, source, until, type Case, type Format } from './contract-case-kit.js'
+import type { PluginRegistry } from './registry-types.js'
 
 const isAbort = (error: unknown): boolean => error instanceof CallAbortedError && error.name === 'AbortError' && error.code === 'CALL_ABORTED'
 
-function source(format: Format, body: string, prelude = ''): string {
-  return format === 'esm' ? `${prelude}\nexport default {${body}}\n` : `${prelude}\nmodule.exports = {${body}}\n`
-}
 
 /**
  * The cancellation and web-handler cases for a JS plugin format on a loader.
@@ -41,28 +17,9 @@ function source(format: Format, body: string, prelude = ''): string {
  * @internal
  */
 export function callCases(loader: () => Loader, format: Format): Case[] {
-  const ext = format === 'esm' ? 'mjs' : 'cjs'
-  const cases: Case[] = []
-  const test = (name: string, body: (registry: PluginRegistry, write: (file: string, text: string) => Promise<string>) => Promise<void>): void => {
-    cases.push({
-      name,
-      run: async () => {
-        const dir = await mkdtemp(join(tmpdir(), 'hotswap-calls-'))
-        const registry = createPluginRegistry({ loader: loader(), logger: QUIET, drainTimeoutMs: 300, setupTimeoutMs: 5000, loadTimeoutMs: 5000 })
-        const write = async (file: string, text: string): Promise<string> => {
-          const path = join(dir, `${file}.${ext}`)
-          await writeFile(path, text)
-          return path
-        }
-        try {
-          await body(registry, write)
-        } finally {
-          await registry.close()
-          await rm(dir, { recursive: true, force: true })
-        }
-      },
-    })
-  }
+  const collected = caseCollector(loader, format, 'hotswap-calls-', { drainTimeoutMs: 300 })
+  const cases = collected.cases
+  const test = (name: string, body: (registry: PluginRegistry, write: (file: string, text: string) => Promise<string>) => Promise<void>): void => collected.test(name, {}, body)
 
   const waiter = source(
     format,

@@ -1,37 +1,15 @@
 // The plugin-contract cases of the loader contract (config, services, dependencies, events,
 // streams), run by loaderContract() for JS plugins on every loader.
 import { deepStrictEqual, ok, rejects, strictEqual } from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { ConfigInvalidError } from './config.js'
 import { callCases } from './contract-cases-calls.js'
+import { caseCollector, source, until, type Case, type Format } from './contract-case-kit.js'
 import { RegistryError } from './errors.js'
 import type { RegistryEvent } from './events.js'
 import type { Loader } from './loader.js'
-import { createPluginRegistry } from './registry.js'
-import type { PluginRegistry, RegistryLogger, RegistryOptions } from './registry-types.js'
-
-/** One case, as in `LoaderContractCase`. */
-interface Case {
-  readonly name: string
-  readonly run: () => Promise<void>
-}
-
-type Format = 'esm' | 'cjs'
-
-const QUIET: RegistryLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }
+import type { PluginRegistry } from './registry-types.js'
 
 const isCode = (code: string) => (error: unknown): boolean => error instanceof RegistryError && error.code === code
-
-/** Waits until `check()` is true, polling, up to `timeoutMs`; throws otherwise. */
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
 
 // A Standard Schema written out by hand (the spec's interface, no library): { greeting: string, times?: number (default 1) }.
 const SCHEMA = `{
@@ -49,9 +27,6 @@ const SCHEMA = `{
   },
 }`
 
-function source(format: Format, body: string, prelude = ''): string {
-  return format === 'esm' ? `${prelude}\nexport default {${body}}\n` : `${prelude}\nmodule.exports = {${body}}\n`
-}
 
 /**
  * The contract cases for a JS plugin format on a loader.
@@ -59,28 +34,7 @@ function source(format: Format, body: string, prelude = ''): string {
  * @internal
  */
 export function contractCases(loader: () => Loader, format: Format): Case[] {
-  const ext = format === 'esm' ? 'mjs' : 'cjs'
-  const cases: Case[] = []
-  const test = (name: string, options: Omit<RegistryOptions, 'loader'>, body: (registry: PluginRegistry, write: (file: string, text: string) => Promise<string>) => Promise<void>): void => {
-    cases.push({
-      name,
-      run: async () => {
-        const dir = await mkdtemp(join(tmpdir(), 'hotswap-contract-'))
-        const registry = createPluginRegistry({ loader: loader(), logger: QUIET, drainTimeoutMs: 1500, setupTimeoutMs: 5000, loadTimeoutMs: 5000, ...options })
-        const write = async (file: string, text: string): Promise<string> => {
-          const path = join(dir, `${file}.${ext}`)
-          await writeFile(path, text)
-          return path
-        }
-        try {
-          await body(registry, write)
-        } finally {
-          await registry.close()
-          await rm(dir, { recursive: true, force: true })
-        }
-      },
-    })
-  }
+  const { cases, test } = caseCollector(loader, format, 'hotswap-contract-', { drainTimeoutMs: 1500 })
   const greeter = (version: string): string =>
     source(format, `name: 'greeter', version: '${version}', config: ${SCHEMA}, setup(ctx) { return { greet: (who) => (ctx.config.greeting + ' ' + who + '!').repeat(ctx.config.times), config: () => ctx.config } } `)
   const other = source(format, `name: 'other', version: '1.0.0', setup() { return { ping: () => 'pong' } }`)

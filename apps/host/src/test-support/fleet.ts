@@ -6,9 +6,9 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import { readRunningHost } from './security.js'
+import { readRunningHost } from '../security.js'
 
-const HOST_DIR = fileURLToPath(new URL('..', import.meta.url))
+const HOST_DIR = fileURLToPath(new URL('../..', import.meta.url))
 
 /** Bundles src/cli.ts into .test-build (its own file name, so other test files' bundles do not race it). */
 export async function bundleCli(name: string): Promise<string> {

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { request as httpRequest, type Agent } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
-import { DEFAULTS, type HostConfig } from './options.js'
-import type { EventJournal, JournalEntry } from './journal.js'
+import { DEFAULTS, type HostConfig } from '../options.js'
+import type { EventJournal, JournalEntry } from '../journal.js'
 
 /** A fresh temp dir with `plugins` and `state` folders. */
 export async function makeDirs(prefix = 'hotswap-host-'): Promise<{ root: string; plugins: string; state: string; cleanup: () => Promise<void> }> {
