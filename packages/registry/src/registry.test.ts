@@ -139,7 +139,8 @@ describe('registry with the worker loader', () => {
     const handle = t.registry.get<Counter>('counter')
     let reloads = 0
     let reloading = false
-    let overlapped = 0
+    let overlapped = 0 // calls started while the current reload ran
+    const overlaps: number[] = [] // per reload
     const seen: number[] = []
     const failures: unknown[] = []
     const caller = async () => {
@@ -157,16 +158,20 @@ describe('registry with the worker loader', () => {
     const reloader = async () => {
       for (let v = 1; v <= 50; v++) {
         await put(t.dir, 'counter.mjs', counterSource('esm', `1.0.${v}`))
+        overlapped = 0
         reloading = true
         await t.registry!.reload('counter')
         reloading = false
+        overlaps.push(overlapped)
         reloads++
       }
     }
     await Promise.all([caller(), caller(), caller(), caller(), reloader()])
     expect(failures).toEqual([])
     expect(reloads).toBe(50)
-    expect(overlapped).toBeGreaterThan(1000)
+    // the calls really ran across the reloads: nearly every reload had calls arriving while it
+    // ran (a count of calls would depend on how fast a reload is on this machine and Node line)
+    expect(overlaps.filter((n) => n > 0).length, `calls started during each reload: ${overlaps.join(' ')}`).toBeGreaterThanOrEqual(45)
     expect(await handle.call('get')).toBe(10_000)
     expect(seen.length).toBe(10_000)
     expect(new Set(seen).size).toBe(10_000)
