@@ -8,7 +8,7 @@ import { uncloneablePath } from './clone-path.js'
 import { RegistryError } from './errors.js'
 import type { LoadedPlugin, PrepareOptions, SetupInit } from './loader.js'
 import type { PluginArtifact as PluginSource } from './artifact.js'
-import { bundleFile, runnableCode } from './artifact-run.js'
+import { bundleFile, runnableCode, withMappedStack } from './artifact-run.js'
 import { locateInArtifact } from './code-frame.js'
 import { reviveError } from './remote-error.js'
 import type { SerializedError } from './remote-error.js'
@@ -400,7 +400,9 @@ export class WorkerPlugin implements LoadedPlugin {
         }),
       )
     } else {
-      request.reject(reviveError(message.error))
+      // mapped here too: Node maps the worker's stacks through the source map comment on some
+      // lines only (not for every artifact on Node 26); frames already mapped are kept
+      request.reject(withMappedStack(reviveError(message.error), this.#source))
     }
   }
 
@@ -412,7 +414,7 @@ export class WorkerPlugin implements LoadedPlugin {
   #consume(method: string, port: StreamPort, signal: AbortSignal | undefined, window: number): StreamConsumer {
     const consumer = workerStream(
       port,
-      (error) => reviveError(error as SerializedError),
+      (error) => withMappedStack(reviveError(error as SerializedError), this.#source),
       () => this.#endError ?? new RegistryError('WORKER_CRASHED', `${this.#label} ended while stream "${method}" was open`, { pluginId: this.name }),
       (cancel) => {
         const release = this.#tracker.hold(method, cancel)
