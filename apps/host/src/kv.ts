@@ -1,5 +1,6 @@
-import { open, readFile, rename, unlink } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileDurably } from './durable-file.js'
 
 /** A JSON value as the `kv` service stores it. */
 export type KvValue = null | boolean | number | string | readonly KvValue[] | { readonly [key: string]: KvValue }
@@ -201,7 +202,7 @@ export class KvStore {
     // A failed write rejects its callers; the next change tries again with everything.
     this.#flushing = this.#flushing.catch(() => undefined).then(async () => {
       this.#dirty = false
-      await writeDurably(this.#file, `${JSON.stringify(Object.fromEntries(this.#data))}\n`)
+      await writeFileDurably(this.#file, `${JSON.stringify(Object.fromEntries(this.#data))}\n`)
     })
     return this.#flushing
   }
@@ -213,19 +214,3 @@ function checkKey(key: unknown): asserts key is string {
   }
 }
 
-async function writeDurably(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`
-  const handle = await open(tmp, 'w', 0o600)
-  try {
-    await handle.writeFile(text)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
-    await rename(tmp, file)
-  } catch (error) {
-    await unlink(tmp).catch(() => undefined)
-    throw error
-  }
-}

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { mkdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileDurably } from './durable-file.js'
 
 /** The file in the state directory that holds the API token. */
 export const TOKEN_FILE_NAME = 'api-token'
@@ -18,30 +19,7 @@ export const HOST_FILE_NAME = 'host.json'
  * @internal
  */
 export async function writeHostFile(stateDir: string, url: string): Promise<void> {
-  await writePrivateFile(join(stateDir, HOST_FILE_NAME), `${JSON.stringify({ url, pid: process.pid })}\n`)
-}
-
-/**
- * Writes `text` to `file` whole or not at all, readable by the owner only: a temp file in the
- * same folder (mode 0600), synced, then renamed over `file`, so a reader (`hotswap-host call`,
- * a supervisor) never sees it empty or half written.
- */
-async function writePrivateFile(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`
-  const handle = await open(temp, 'w', 0o600)
-  try {
-    await handle.chmod(0o600) // the mode of open() applies only to a new file
-    await handle.writeFile(text)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
-    await rename(temp, file)
-  } catch (error) {
-    await rm(temp, { force: true })
-    throw error
-  }
+  await writeFileDurably(join(stateDir, HOST_FILE_NAME), `${JSON.stringify({ url, pid: process.pid })}\n`)
 }
 
 /**
@@ -86,7 +64,7 @@ export async function writeToken(stateDir: string): Promise<{ token: string; fil
   await mkdir(stateDir, { recursive: true, mode: 0o700 })
   const token = randomBytes(32).toString('base64url')
   const file = join(stateDir, TOKEN_FILE_NAME)
-  await writePrivateFile(file, `${token}\n`)
+  await writeFileDurably(file, `${token}\n`)
   return { token, file }
 }
 

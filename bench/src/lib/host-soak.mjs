@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { soakLoop } from './soak.mjs'
+import { soakLoop, soakPlugin } from './soak.mjs'
 
 const HOST = fileURLToPath(new URL('../../../apps/host/dist/index.js', import.meta.url))
 if (!existsSync(HOST)) throw new Error(`${HOST} is missing: build hotswap-host first (pnpm run build)`)
@@ -24,13 +24,7 @@ const dir = await mkdtemp(join(tmpdir(), 'hotswap-host-soak-'))
 const plugins = join(dir, 'plugins')
 await mkdir(plugins)
 const file = join(plugins, 'soak.mjs')
-const source = (n) => `let count = 0
-export default {
-  name: 'soak', version: '1.0.${n}',
-  setup(ctx) { if (ctx.state) count = ctx.state.count; return { v: () => ({ n: ${n}, count: ++count }) } },
-  saveState() { return { count } },
-}
-`
+const source = soakPlugin
 await writeFile(file, source(0))
 const config = resolveConfig({
   flags: { dirs: [plugins], port: '0', stateDir: join(dir, 'state'), loader: loaderArg, debounceMs: '0', logFormat: 'json', logLevel: 'info' },

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { Subject } from 'rxjs'
 import { createReloadPipeline } from '@hotswap/pipeline'
 import { buildArtifact, createPluginRegistry, inProcessLoader, workerLoader } from '@hotswap/registry'
-import { soakLoop } from './soak.mjs'
+import { soakLoop, soakPlugin } from './soak.mjs'
 
 const [loaderArg, sourceArg, countArg, warmupArg] = process.argv.slice(2)
 const count = Number(countArg)
@@ -22,13 +22,7 @@ const dir = await mkdtemp(join(tmpdir(), 'hotswap-pipeline-soak-'))
 const plugins = join(dir, 'plugins')
 await mkdir(plugins)
 const file = join(plugins, 'soak.mjs')
-const source = (n) => `let count = 0
-export default {
-  name: 'soak', version: '1.0.${n}',
-  setup(ctx) { if (ctx.state) count = ctx.state.count; return { v: () => ({ n: ${n}, count: ++count }) } },
-  saveState() { return { count } },
-}
-`
+const source = soakPlugin
 await writeFile(file, source(0))
 const loader = loaderArg === 'worker' ? workerLoader() : inProcessLoader()
 const bare = sourceArg === 'registry'

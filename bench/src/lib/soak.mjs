@@ -6,6 +6,15 @@ import { getHeapSpaceStatistics } from 'node:v8'
 
 const MB = 1048576
 
+/** Version `n` of the soak plugin: it counts its calls and carries the count across reloads. */
+export const soakPlugin = (n) => `let count = 0
+export default {
+  name: 'soak', version: '1.0.${n}',
+  setup(ctx) { if (ctx.state) count = ctx.state.count; return { v: () => ({ n: ${n}, count: ++count }) } },
+  saveState() { return { count } },
+}
+`
+
 /** Memory after two full GCs with a turn of the event loop between them. */
 export async function settledMemory() {
   globalThis.gc()
