@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { soakLoop, soakPlugin } from './soak.mjs'
+import { growthReport, soakLoop, soakPlugin } from './soak.mjs'
 
 const HOST = fileURLToPath(new URL('../../../apps/host/dist/index.js', import.meta.url))
 if (!existsSync(HOST)) throw new Error(`${HOST} is missing: build hotswap-host first (pnpm run build)`)
@@ -76,12 +76,12 @@ async function step(n) {
   }
 }
 
-const { last, first, samples, ms } = await soakLoop(step, { warmup, count })
+const soak = await soakLoop(step, { warmup, count })
+const { samples } = soak
 const reloadsCounted = host.pipeline.status().totals.reloads
 const journalReloads = host.journal.reloads().length
 await host.close()
 await rm(dir, { recursive: true, force: true })
-const minOf = (xs, f) => Math.min(...xs.map(f))
 const MB = 1048576
 console.log(
   JSON.stringify({
@@ -89,10 +89,7 @@ console.log(
     source: 'host',
     reloads: count,
     warmup,
-    msPerReload: +(ms / Math.max(1, count - 16)).toFixed(2),
-    rssGrowthMB: +((minOf(last, (m) => m.rss) - minOf(first, (m) => m.rss)) / MB).toFixed(2),
-    heapGrowthMB: +((minOf(last, (m) => m.heapUsed) - minOf(first, (m) => m.heapUsed)) / MB).toFixed(2),
-    heapAfterMB: +(minOf(last, (m) => m.heapUsed) / MB).toFixed(2),
+    ...growthReport(soak, count),
     reloadsCounted,
     journalReloads,
     logMB: +(logBytes / MB).toFixed(1),

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { Subject } from 'rxjs'
 import { createReloadPipeline } from '@hotswap/pipeline'
 import { buildArtifact, createPluginRegistry, inProcessLoader, workerLoader } from '@hotswap/registry'
-import { soakLoop, soakPlugin } from './soak.mjs'
+import { growthReport, soakLoop, soakPlugin } from './soak.mjs'
 
 const [loaderArg, sourceArg, countArg, warmupArg] = process.argv.slice(2)
 const count = Number(countArg)
@@ -57,22 +57,18 @@ async function step(n) {
   if (answer.n !== n) throw new Error(`edit ${n}: served ${answer.n}`)
 }
 
-const { last, first, samples, ms } = await soakLoop(step, { warmup, count })
+const soak = await soakLoop(step, { warmup, count })
+const { samples } = soak
 const reloadsCounted = pipeline?.status().totals.reloads
 await (pipeline ?? registry).close()
 await rm(dir, { recursive: true, force: true })
-const minOf = (xs, f) => Math.min(...xs.map(f))
-const MB = 1048576
 console.log(
   JSON.stringify({
     loader: loaderArg,
     source: sourceArg,
     reloads: count,
     warmup,
-    msPerReload: +(ms / Math.max(1, count - 16)).toFixed(2),
-    rssGrowthMB: +((minOf(last, (m) => m.rss) - minOf(first, (m) => m.rss)) / MB).toFixed(2),
-    heapGrowthMB: +((minOf(last, (m) => m.heapUsed) - minOf(first, (m) => m.heapUsed)) / MB).toFixed(2),
-    heapAfterMB: +(minOf(last, (m) => m.heapUsed) / MB).toFixed(2),
+    ...growthReport(soak, count),
     reloadsCounted,
     samples,
   }),

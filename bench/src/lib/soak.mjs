@@ -52,3 +52,13 @@ export async function soakLoop(step, { warmup, count }) {
   const min = (xs, key) => Math.min(...xs.map((m) => m[key]))
   return { first, last, samples, ms, min, growth: (key) => min(last, key) - min(first, key) }
 }
+
+/** The figures every soak child prints: ms per reload, RSS and heap growth, heap at the end (MB). */
+export function growthReport({ ms, last, min, growth }, count) {
+  return {
+    msPerReload: +(ms / Math.max(1, count - 16)).toFixed(2),
+    rssGrowthMB: +(growth('rss') / MB).toFixed(2),
+    heapGrowthMB: +(growth('heapUsed') / MB).toFixed(2),
+    heapAfterMB: +(min(last, 'heapUsed') / MB).toFixed(2),
+  }
+}
