@@ -47,13 +47,13 @@ export async function applyChange(ctx: ApplyContext, work: Work): Promise<void> 
   const startedAt = now()
   const slot = ctx.slots.slot(change.path)
   refreshAlive(ctx, slot)
-  const present = await isPluginPath(change.kind === 'renamed' && change.to !== undefined ? change.to : change.path)
+  const present = isPluginPath(change.kind === 'renamed' && change.to !== undefined ? change.to : change.path)
   let decision = decide(slot, { ...change, present, seq: work.seq }, ctx.policy(), now())
   let artifact: SlotArtifact | undefined
   let buildError: Error | undefined
   if (decision.kind === 'build') {
     const watched = [...new Set([...slot.inputs.keys(), ...change.changes.map((c) => c.path)])]
-    const before = await stampFiles(watched)
+    const before = stampFiles(watched)
     try {
       artifact = await buildSlotArtifact(change.path)
     } catch (error) {
@@ -61,7 +61,7 @@ export async function applyChange(ctx: ApplyContext, work: Work): Promise<void> 
     }
     if (artifact !== undefined) {
       const files = [...artifact.inputs.keys()]
-      const stamps = await stampFiles(files)
+      const stamps = stampFiles(files)
       const moved = files.some((file, i) => {
         const j = watched.indexOf(file)
         return j >= 0 && !sameStamp(before[j], stamps[i])

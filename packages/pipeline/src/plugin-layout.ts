@@ -1,4 +1,5 @@
-import { readdir, stat } from 'node:fs/promises'
+import { statSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
 import { extname, join, relative, resolve, sep } from 'node:path'
 import { PLUGIN_EXTENSIONS } from '@hotswap/registry'
 
@@ -27,12 +28,18 @@ export function pluginPathOf(path: string, dirs: readonly string[]): string | un
   return undefined
 }
 
-/** Whether a path is a plugin now: a plugin file, or a directory with a `package.json`. @internal */
-export async function isPluginPath(path: string): Promise<boolean> {
+/**
+ * Whether a path is a plugin now: a plugin file, or a directory with a `package.json`. A sync
+ * stat, as `stampFiles` (artifact.ts) explains: it runs on every reload of a host that may be busy serving.
+ *
+ * @internal
+ */
+export function isPluginPath(path: string): boolean {
   try {
-    const st = await stat(path)
+    const st = statSync(path, { throwIfNoEntry: false })
+    if (st === undefined) return false
     if (st.isFile()) return PLUGIN_EXTENSIONS.includes(extname(path))
-    if (st.isDirectory()) return (await stat(join(path, 'package.json'))).isFile()
+    if (st.isDirectory()) return statSync(join(path, 'package.json'), { throwIfNoEntry: false })?.isFile() === true
     return false
   } catch {
     return false
@@ -47,7 +54,7 @@ export async function discoverPlugins(dirs: readonly string[]): Promise<string[]
     for (const entry of entries) {
       const path = join(dir, entry.name)
       if (entry.name.startsWith('.')) continue
-      if (await isPluginPath(path)) found.push(path)
+      if (isPluginPath(path)) found.push(path)
     }
   }
   return found.sort()
