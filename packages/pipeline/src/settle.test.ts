@@ -117,6 +117,26 @@ describe('settle', () => {
     })
   })
 
+  it('holds a file truncated in place until its bytes land, however long the writer takes', () => {
+    const ts = testScheduler()
+    ts.run(({ cold, expectObservable }) => {
+      // truncated at 0 (empty), written at 130: probes at 0, 50, 100 read it empty and the same,
+      // 150 sees the bytes, 200 agrees -> through at 200 (not at 50 with the file empty)
+      const fs = disk(ts, { 0: stamp(0, 1), 130: stamp(100, 2) }, stamp(90, 0))
+      const values = { a: change('modified') }
+      expectObservable(cold('a', values).pipe(settle({ settleMs: 50, ...fs, scheduler: ts }))).toBe('200ms a', values)
+    })
+  })
+
+  it('lets a file that stays empty through after 1 s (emptied on purpose: the reload reports it)', () => {
+    const ts = testScheduler()
+    ts.run(({ cold, expectObservable }) => {
+      const fs = disk(ts, { 0: stamp(0, 1) }, stamp(90, 0))
+      const values = { a: change('modified') }
+      expectObservable(cold('a', values).pipe(settle({ settleMs: 50, ...fs, scheduler: ts }))).toBe('1000ms a', values)
+    })
+  })
+
   it('drops a held creation that is deleted before it settles', () => {
     const ts = testScheduler()
     ts.run(({ cold, expectObservable }) => {
