@@ -102,9 +102,10 @@ export interface ResolvedOptions {
  * The default settle window, 50 ms: what every plain (in-place) write waits before it is read.
  * Chosen by measurement (the bench's edit-to-serving "what the settle window protects" table, and
  * the pipeline README's "Settle"): an in-place writer leaves a 40 KB file truncated or partial
- * for at most 0.5-5.8 ms alone; 100 writers at once through libuv's pool, 12-36 ms at load 1-2
- * and 111 ms at load 6 on the 2-core bench host. What they leave in that gap is an empty file,
- * which the settle step holds until it has bytes (up to 1 s) whatever the window.
+ * for at most 0.5-6 ms alone (32 ms once at load 6); 100 writers at once through libuv's pool,
+ * 12-36 ms at load 1-2 and up to 172 ms at load 6-10 on the 2-core bench host. What a writer
+ * leaves in that gap is an empty file, which the settle step holds until it has bytes (up to 1 s)
+ * whatever the window.
  */
 export const DEFAULT_SETTLE_MS = 50
 

@@ -132,8 +132,8 @@ interface Held {
 /**
  * How long a file written in place that reads empty is held past its settle window, waiting
  * for its bytes. A writer opens with `O_TRUNC` and writes after; on a loaded host that gap grows
- * with the load (100 writers at once through libuv's pool: up to 36 ms at load 2, 111 ms at load 6
- * in the bench), past any settle window worth paying on every save. An empty file is never a
+ * with the load (100 writers at once through libuv's pool: up to 36 ms at load 2, 172 ms at load
+ * 10 in the bench), past any settle window worth paying on every save. An empty file is never a
  * valid plugin, so holding it costs nothing but the report of a file emptied on purpose.
  */
 const EMPTY_HOLD_MS = 1000
