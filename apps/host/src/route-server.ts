@@ -68,13 +68,17 @@ export function pluginRouteHandler(deps: PluginRouteDeps): (request: IncomingMes
       return refuse(response, 503, 'STARTING', (error as Error).message)
     }
     const route: Route = { id: target.id, table, failure: undefined }
-    response.once('close', () => table.record(route.id, response.statusCode, seconds(), route.failure))
     // The plugin sees the rest of the path, mounted at the prefix it is told.
     const routed = request as RoutedMessage
     routed[ROUTE] = route
     routed.url = `/${target.rest}${target.query}`
-    routed.rawHeaders.push('x-forwarded-prefix', `/p/${target.id}`)
-    void listener(routed, response)
+    // (both forms: the headers object is parsed already, by the checks, and lookups read it)
+    const prefix = `/p/${target.id}`
+    routed.rawHeaders.push('x-forwarded-prefix', prefix)
+    routed.headers['x-forwarded-prefix'] = prefix
+    // counted once the body is written (or the writing failed): no listener per response
+    const done = (): void => table.record(route.id, response.statusCode, seconds(), route.failure)
+    void listener(routed, response).then(done, done)
   }
 }
 
