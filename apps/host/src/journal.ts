@@ -16,7 +16,7 @@ export interface JournalEntry {
 
 /** Options of {@link EventJournal}. */
 export interface EventJournalOptions {
-  /** Events kept for clients that resume. Default 500. */
+  /** Events kept for clients that resume (heap samples, `registry.memorySampled`, are passed on but not kept). Default 500. */
   readonly keepEvents?: number
   /** Reloads kept for the timeline. Default 200. */
   readonly keepReloads?: number
@@ -120,7 +120,9 @@ export class EventJournal {
       this.#attempted.delete(event.path)
     }
     const entry: JournalEntry = { seq, name: event.type === 'registry' ? eventName(event) : event.type, data, event }
-    push(this.#events, entry, this.#keepEvents)
+    // Heap samples (one per pool plugin every sampling interval) go to the listeners but are not
+    // kept for resuming clients: a thousand plugins would push every other event out of the window.
+    if (!(event.type === 'registry' && event.event.type === 'memorySampled')) push(this.#events, entry, this.#keepEvents)
     // The timeline: reloads and rollbacks.
     if (event.type === 'reload' || (event.type === 'registry' && event.event.type === 'rolledBack')) push(this.#reloads, entry, this.#keepReloads)
     for (const listener of [...this.#listeners]) {

@@ -8,6 +8,9 @@ export type CallOutcome =
   | { readonly kind: 'value'; readonly value: unknown }
   | { readonly kind: 'stream'; readonly items: AsyncIterable<unknown> }
 
+/** The `plugin` label of route requests for an id that names no loaded plugin. */
+const UNKNOWN_PLUGIN = '(none)'
+
 /** A call or route that could not be served, with the HTTP status it maps to. */
 export class PluginCallError extends Error {
   override readonly name = 'PluginCallError'
@@ -50,6 +53,7 @@ export class PluginRoutes {
   readonly #requests: Counter<'plugin' | 'status'>
   readonly #errors: Counter<'plugin' | 'code'>
   readonly #duration: Histogram<'plugin'>
+  readonly #children = new Map<string, { readonly duration: { observe(value: number): void }; readonly requests: Map<number, { inc(): void }> }>()
 
   /**
    * @param pipeline - whose registry the calls go through
@@ -117,14 +121,28 @@ export class PluginRoutes {
   /**
    * Records one route request.
    *
-   * @param id - the plugin id (or the id asked for)
+   * @param id - the plugin id (requests for an id that names no plugin, `PLUGIN_NOT_FOUND`, are counted under `(none)`)
    * @param status - the HTTP status sent
    * @param seconds - from the request to the end of the body
    * @param errorCode - why it failed, when it did
    */
   record(id: string, status: number, seconds: number, errorCode?: string): void {
-    this.#requests.inc({ plugin: id, status: String(status) })
-    this.#duration.observe({ plugin: id }, seconds)
+    // Requests for ids that name no plugin are counted together: an id in a URL is anybody's
+    // to make up, and a label (and a kept child) per made-up id would grow without bound.
+    if (errorCode === 'PLUGIN_NOT_FOUND') id = UNKNOWN_PLUGIN
+    // the labelled children are kept per plugin and status: no label hashing per request
+    let route = this.#children.get(id)
+    if (route === undefined) {
+      route = { duration: this.#duration.labels({ plugin: id }), requests: new Map() }
+      this.#children.set(id, route)
+    }
+    let requests = route.requests.get(status)
+    if (requests === undefined) {
+      requests = this.#requests.labels({ plugin: id, status: String(status) })
+      route.requests.set(status, requests)
+    }
+    requests.inc()
+    route.duration.observe(seconds)
     if (errorCode !== undefined) this.#errors.inc({ plugin: id, code: errorCode })
     else if (status >= 500) this.#errors.inc({ plugin: id, code: `HTTP_${status}` })
   }

@@ -8,6 +8,7 @@ import { send, atomicWrite, makeDirs, nextEntry, testConfig } from './test-suppo
 import { main } from './main.js'
 
 const ECHO = (version: string): string => `let hits = 0
+let aborted = 0
 export default {
   name: 'web',
   version: '${version}',
@@ -16,6 +17,7 @@ export default {
     return {
       add: (a, b) => a + b,
       hits: () => hits,
+      aborted: () => aborted,
       fail: () => { throw new Error('nope') },
       async *count(n) { for (let i = 1; i <= n; i++) yield { i } },
       async *broken() { yield 1; throw new Error('mid-stream') },
@@ -32,6 +34,12 @@ export default {
               else controller.enqueue(value)
             },
           }), { headers: { 'content-type': 'application/octet-stream' } })
+        }
+        if (url.pathname === '/wait') {
+          // Answers only once the client has gone: request.signal says so.
+          await new Promise((resolve) => request.signal.addEventListener('abort', resolve, { once: true }))
+          aborted++
+          return new Response('too late')
         }
         if (url.pathname === '/big') return new Response('x'.repeat(5 * 1024 * 1024))
         if (url.pathname === '/boom') throw new Error('handler broke')
@@ -147,6 +155,22 @@ describe('plugin routes /p/<id>/*', () => {
     expect(text).toBe('first;second')
     const big = await send(which().url, { path: '/p/web/big' })
     expect(big.text.length).toBe(5 * 1024 * 1024)
+  })
+
+  it("abort a GET's request.signal when the client leaves before the response (in-process plugin)", async () => {
+    const url = new URL(host.url)
+    const req = httpRequest({ host: url.hostname, port: url.port, path: '/p/web/wait' })
+    req.on('error', () => undefined)
+    req.end()
+    await new Promise((r) => setTimeout(r, 200))
+    req.destroy()
+    const deadline = Date.now() + 5000
+    let seen = 0
+    while (seen === 0 && Date.now() < deadline) {
+      seen = (await call({ method: 'aborted', args: [] })).json.result as number
+      if (seen === 0) await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(seen).toBe(1)
   })
 
   it('refuse clearly: unknown plugin, a plugin without fetch, a throwing handler; the control API still needs its token', async () => {

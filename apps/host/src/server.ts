@@ -114,7 +114,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   const httpLogger: FastifyBaseLogger | undefined = deps.logger?.child({ component: 'http' })
   // The Host allow-list for the port listened on (computed once per port, not per request).
   let allowedFor: { port: number; names: Set<string> } | undefined
+  // (`server.address()` is a system call: asked only until the server listens.)
   const allowedNow = (): { port: number; names: Set<string> } => {
+    if (allowedFor !== undefined && allowedFor.port !== 0 && app.server.listening) return allowedFor
     const port = (app.server.address() as AddressInfo | null)?.port ?? 0
     if (allowedFor?.port !== port) allowedFor = { port, names: allowedHostHeaders(deps.bindHost, port) }
     return allowedFor
@@ -136,10 +138,11 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       return refusal === undefined ? undefined : { status: refusal.statusCode, code: refusal.code, message: refusal.message }
     },
     maxPathLength: MAX_PARAM_LENGTH,
+    // (a request log line is info: below that level no listener is added per request)
     onResponse:
-      httpLogger === undefined
+      httpLogger === undefined || !(httpLogger as Logger).isLevelEnabled('info')
         ? undefined
-        : (request, status, ms) => httpLogger.info({ method: request.method, path: request.url?.split('?')[0], status, ms: Math.round(ms) }, 'request'),
+        : (method, url, status, ms) => httpLogger.info({ method, path: url.split('?')[0], status, ms: Math.round(ms) }, 'request'),
   })
   const app = Fastify({
     serverFactory: (handler) => {

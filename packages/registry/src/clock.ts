@@ -28,6 +28,13 @@ export function durationClock(scheduler: SchedulerLike): () => number {
  */
 export function after(scheduler: SchedulerLike, ms: number, fn: () => void, unref = false): Subscription {
   if (!Number.isFinite(ms)) return new Subscription()
+  if (scheduler === asyncScheduler) {
+    // Real time: a Node timer straight away (a call timeout is armed on every call; rxjs's
+    // AsyncAction costs a setInterval and several objects more per call).
+    const timer = setTimeout(fn, Math.min(ms, 2_147_483_647)) // longer would fire at once
+    if (unref) timer.unref()
+    return new Subscription(() => clearTimeout(timer))
+  }
   const work = scheduler.schedule(fn, ms)
   if (unref) (work as { id?: { unref?: () => void } }).id?.unref?.()
   return work

@@ -183,7 +183,10 @@ export function unpackBody(body: WireBody | null, kit: WebKit): ReadableStream<U
 export async function packRequest(request: Request, kit: WebKit, transfer: unknown[], pack: typeof packBody): Promise<WireRequest> {
   const headers: Array<[string, string]> = []
   request.headers.forEach((value, name) => headers.push([name, value]))
-  const body = await pack(request.body, kit, transfer, () => undefined)
+  // GET and HEAD have no body: not asking for it keeps a lazily made Request (the host's
+  // routes hand @hono/node-server's on) from building the full one.
+  const bodiless = request.method === 'GET' || request.method === 'HEAD'
+  const body = bodiless ? null : await pack(request.body, kit, transfer, () => undefined)
   return { url: request.url, method: request.method, headers, body }
 }
 
@@ -224,5 +227,9 @@ export async function packResponse(response: Response, kit: WebKit, transfer: un
  * @internal
  */
 export function unpackResponse(wire: WireResponse, kit: WebKit, unpack: typeof unpackBody): Response {
-  return new Response(unpack(wire.body, kit), { status: wire.status, statusText: wire.statusText, headers: wire.headers as Array<[string, string]> })
+  // Names come combined from Headers.forEach, so only set-cookie repeats: without one the
+  // headers go as a plain record (which a lightweight Response writes without a Headers object).
+  const pairs = wire.headers as Array<[string, string]>
+  const headers = pairs.some(([name]) => name === 'set-cookie') ? pairs : Object.fromEntries(pairs)
+  return new Response(unpack(wire.body, kit), { status: wire.status, statusText: wire.statusText, headers })
 }
