@@ -132,7 +132,7 @@ describe('registry with the worker loader: bad versions keep the old one serving
 })
 
 describe('registry with the worker loader', () => {
-  it('loses no call and no update: 4 callers, 10,000 increments, 50 reloads', async () => {
+  it('loses no call and no update: 4 callers, 10,000 increments or more, 50 reloads', async () => {
     t.registry = createPluginRegistry({ logger: quiet })
     const path = await put(t.dir, 'counter.mjs', counterSource('esm', '1.0.0'))
     await t.registry.load(path)
@@ -143,8 +143,9 @@ describe('registry with the worker loader', () => {
     const overlaps: number[] = [] // per reload
     const seen: number[] = []
     const failures: unknown[] = []
+    // each caller makes at least 2,500 calls and keeps calling until the last reload is done
     const caller = async () => {
-      for (let i = 0; i < 2500; i++) {
+      for (let i = 0; i < 2500 || reloads < 50; i++) {
         if (reloading) overlapped++
         try {
           seen.push(await handle.call('increment'))
@@ -172,10 +173,11 @@ describe('registry with the worker loader', () => {
     // the calls really ran across the reloads: nearly every reload had calls arriving while it
     // ran (a count of calls would depend on how fast a reload is on this machine and Node line)
     expect(overlaps.filter((n) => n > 0).length, `calls started during each reload: ${overlaps.join(' ')}`).toBeGreaterThanOrEqual(45)
-    expect(await handle.call('get')).toBe(10_000)
-    expect(seen.length).toBe(10_000)
-    expect(new Set(seen).size).toBe(10_000)
-    expect(Math.max(...seen)).toBe(10_000)
+    const total = seen.length
+    expect(total).toBeGreaterThanOrEqual(10_000)
+    expect(await handle.call('get')).toBe(total)
+    expect(new Set(seen).size).toBe(total)
+    expect(Math.max(...seen)).toBe(total)
     expect(await handle.call('version')).toBe('1.0.50')
     expect(t.registry.status('counter').reloadCount).toBe(50)
   }, 60_000)

@@ -518,9 +518,14 @@ class Registry implements PluginRegistry {
         phase = 'state'
         if (liveState) {
           const incoming = next
+          // The snapshot is written (fsync) while the new version sets up from it: the switch
+          // waits for both, so the state is durable before anyone is served by the new version,
+          // and a write that fails leaves the old one serving as before.
           const move = async (): Promise<PluginStateSnapshot | undefined> => {
-            const saved = await this.#saveState(entry, old, 'reload')
-            await incoming.setup({ ...(saved === undefined ? { hasState: false, previousVersion: old.version } : this.#initFor(saved, incoming, false)), host }, this.#setupTimeoutMs)
+            const saved = await this.#captureState(entry, old, 'reload')
+            const setup = incoming.setup({ ...(saved === undefined ? { hasState: false, previousVersion: old.version } : this.#initFor(saved, incoming, false)), host }, this.#setupTimeoutMs)
+            if (saved === undefined) await setup
+            else await Promise.all([this.#persist(saved, entry, old), setup])
             return saved
           }
           const held = (): RegistryError =>
@@ -651,6 +656,13 @@ class Registry implements PluginRegistry {
   }
 
   async #saveState(entry: Entry, plugin: LoadedPlugin, reason: string): Promise<PluginStateSnapshot | undefined> {
+    const snapshot = await this.#captureState(entry, plugin, reason)
+    if (snapshot !== undefined) await this.#persist(snapshot, entry, plugin)
+    return snapshot
+  }
+
+  /** Asks a version for its state and makes it a snapshot (JSON checked), not stored yet. */
+  async #captureState(entry: Entry, plugin: LoadedPlugin, reason: string): Promise<PluginStateSnapshot | undefined> {
     if (!plugin.hasSaveState) return undefined
     const raw = await plugin.saveState(this.#saveStateTimeoutMs)
     if (raw === undefined) return undefined
@@ -671,6 +683,11 @@ class Registry implements PluginRegistry {
       data,
       metadata: { reason, loader: entry.loader, hash: entry.hash },
     }
+    return snapshot
+  }
+
+  /** Stores a snapshot of `plugin`'s state. */
+  async #persist(snapshot: PluginStateSnapshot, entry: Entry, plugin: LoadedPlugin): Promise<void> {
     try {
       await this.#store.save(snapshot)
     } catch (error) {
@@ -679,7 +696,6 @@ class Registry implements PluginRegistry {
         pluginId: entry.id,
       })
     }
-    return snapshot
   }
 
   async #initFromStore(next: LoadedPlugin, previousVersion: string | undefined): Promise<{ init: SetupInit; snapshot: PluginStateSnapshot | undefined }> {
