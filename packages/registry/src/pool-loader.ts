@@ -16,7 +16,13 @@ import { PoolPlugin } from './pool-plugin.js'
 export interface PoolLoaderOptions {
   /** How many shared workers at most. Default `os.availableParallelism()`. */
   readonly size?: number | undefined
-  /** Heap limits of each pool worker (shared by its tenants). Default `{ maxOldGenerationSizeMb: 1024 }`. */
+  /**
+   * Heap limits of each pool worker (shared by its tenants). Default `{ maxOldGenerationSizeMb: 1024 }`,
+   * and `maxYoungGenerationSizeMb: 8` unless given: every version's realm outlives many
+   * scavenges, which makes V8 grow a worker's young generation to its maximum (about 24 MB
+   * committed for the default 48) and keep it committed after the realms are collected; 8 MB
+   * keeps a worker reloaded 10,000 times within a few MB of where it started.
+   */
   readonly resourceLimits?: ResourceLimits | undefined
   /** Node flags for the pool workers. Default none. */
   readonly execArgv?: readonly string[] | undefined
@@ -35,6 +41,20 @@ export interface PoolLoaderOptions {
   readonly memoryIntervalMs?: number | undefined
   /** When a version's heap counts as leaking: it grew at each of `samples` samples in a row, by `growthBytes` in all. Default 5 samples, 8 MiB. */
   readonly leak?: LeakRule | undefined
+  /**
+   * How many versions one pool worker hosts in its life before it is retired: it takes no new
+   * version after that many were placed on it (new ones, reloads included, go to a fresh worker)
+   * and its thread is terminated once its last version has been unloaded or replaced. A worker
+   * keeps memory that its dropped realms leave behind and that no garbage collection returns
+   * (chiefly a young generation grown to its maximum by realms that outlive scavenges, about
+   * 20 MB per worker after a few thousand reloads); ending the thread returns it. Versions that
+   * are never reloaded stay on the retired worker, untouched (nothing is moved, no state
+   * crosses). A retired worker does not count against `size`. `Infinity` never retires.
+   * Default `Infinity`: with the young generation bounded (see `resourceLimits`) the soak of
+   * 10,000 reloads stays flat without it; retiring is for native memory a worker gains by
+   * other means (a plugin's own native addons or caches).
+   */
+  readonly retireAfter?: number | undefined
 }
 
 /**
@@ -51,7 +71,9 @@ export interface PoolLoaderOptions {
  * count); a new worker is started while fewer than `size` run and every running one has a version
  * already. Each worker creates and imports 8 versions at a time; more wait in the host, where
  * their load timeout has not started. No rebalancing: a version stays where it was placed until
- * it is replaced (a reload places the new version afresh).
+ * it is replaced (a reload places the new version afresh). With `retireAfter`, a worker that has
+ * hosted that many versions takes no more: it ends with its last version and new ones go to a
+ * fresh worker (see {@link PoolLoaderOptions.retireAfter}).
  *
  * What the realms share: the thread, its event loop and heap (a version stuck in a
  * synchronous loop, or one that blows the heap, ends the worker), and the Node builtins
@@ -71,9 +93,9 @@ export interface PoolLoaderOptions {
  * (`isolation: 'dedicated'`, see
  * {@link isolationLoaders}) for plugins that need a thread of their own.
  *
- * @param options - Pool size, heap limits, worker flags, output budget, drop bound, memory sampling and leak rule.
+ * @param options - Pool size, heap limits, worker flags, output budget, drop bound, memory sampling, leak rule and worker retirement.
  * @returns A {@link PoolLoader} (a {@link Loader} named `'pool'` for JS artifacts).
- * @throws {@link RegistryError} `INVALID_OPTIONS` when `size` is not a positive integer, `dropTimeoutMs` not a positive number, `memoryIntervalMs` negative, or the leak rule out of range.
+ * @throws {@link RegistryError} `INVALID_OPTIONS` when `size` is not a positive integer, `dropTimeoutMs` not a positive number, `memoryIntervalMs` negative, the leak rule out of range, or `retireAfter` not a positive integer nor `Infinity`.
  * @example
  * ```ts
  * import { createPluginRegistry, poolLoader } from '@hotswap/registry'
@@ -92,7 +114,9 @@ export function poolLoader(options: PoolLoaderOptions = {}): PoolLoader {
   const growth = options.leak?.growthBytes ?? 8 * 1024 * 1024
   if (!Number.isSafeInteger(samples) || samples < 2) throw new RegistryError('INVALID_OPTIONS', `poolLoader: leak.samples must be an integer of at least 2, got ${String(samples)}`)
   if (typeof growth !== 'number' || !(growth > 0)) throw new RegistryError('INVALID_OPTIONS', `poolLoader: leak.growthBytes must be a positive number, got ${String(growth)}`)
-  return new Pool(options, size, dropTimeoutMs, interval)
+  const retireAfter = options.retireAfter ?? Infinity
+  if (retireAfter !== Infinity && (!Number.isSafeInteger(retireAfter) || retireAfter < 1)) throw new RegistryError('INVALID_OPTIONS', `poolLoader: retireAfter must be a positive integer or Infinity, got ${String(retireAfter)}`)
+  return new Pool(options, size, dropTimeoutMs, interval, retireAfter)
 }
 
 /** What one pool worker holds, from {@link PoolLoader.measure}. */
@@ -135,12 +159,14 @@ class Pool implements PoolLoader {
   readonly #dropTimeoutMs: number
   readonly #workers = new Set<PoolWorker>()
   readonly #intervalMs: number
+  readonly #retireAfter: number
   #timer: Subscription | undefined
   #scheduler: SchedulerLike = asyncScheduler
   #closed = false
 
-  constructor(options: PoolLoaderOptions, size: number, dropTimeoutMs: number, intervalMs: number) {
+  constructor(options: PoolLoaderOptions, size: number, dropTimeoutMs: number, intervalMs: number, retireAfter: number) {
     this.#options = options
+    this.#retireAfter = retireAfter
     this.#size = size
     this.#dropTimeoutMs = dropTimeoutMs
     this.#intervalMs = intervalMs
@@ -224,10 +250,19 @@ class Pool implements PoolLoader {
 
   #place(scheduler: SchedulerLike | undefined): PoolWorker {
     let best: PoolWorker | undefined
-    for (const worker of this.#workers) if (worker.alive && (best === undefined || worker.load < best.load)) best = worker
-    if (best !== undefined && (best.load === 0 || this.#workers.size >= this.#size)) return best
+    let serving = 0
+    for (const worker of this.#workers) {
+      if (!worker.alive || worker.retired) continue
+      if (worker.realms >= this.#retireAfter) {
+        worker.retire() // hosted its share: it ends when its last version goes
+        continue
+      }
+      serving++
+      if (best === undefined || worker.load < best.load) best = worker
+    }
+    if (best !== undefined && (best.load === 0 || serving >= this.#size)) return best
     const worker = new PoolWorker({
-      resourceLimits: this.#options.resourceLimits ?? { maxOldGenerationSizeMb: 1024 },
+      resourceLimits: { maxYoungGenerationSizeMb: 8, ...(this.#options.resourceLimits ?? { maxOldGenerationSizeMb: 1024 }) },
       execArgv: this.#options.execArgv ?? [],
       dropTimeoutMs: this.#dropTimeoutMs,
       scheduler,

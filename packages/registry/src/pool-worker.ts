@@ -145,6 +145,9 @@ export class PoolWorker {
   readonly #running = new Int32Array(new SharedArrayBuffer(4))
   #arriving = 0
   #inside = 0
+  /** Realms placed here since the worker started (created or on their way), for retirement. */
+  #realms = 0
+  #retired = false
   readonly #waiting: (() => void)[] = []
   #nextTid = 1
   #booting = true
@@ -201,6 +204,33 @@ export class PoolWorker {
     return this.#tenants.size + this.#arriving
   }
 
+  /** How many realms were placed on this worker since it started (each version loaded here counts once). */
+  get realms(): number {
+    return this.#realms
+  }
+
+  /** Whether the worker takes no new versions any more (see {@link retire}). */
+  get retired(): boolean {
+    return this.#retired
+  }
+
+  /**
+   * Takes no new versions from now on; the worker is terminated once its last version has been
+   * dropped (or now, when it has none). Ending a thread is what returns the native memory its
+   * realms left behind (the young generation grown by realms that outlive scavenges, V8 pages
+   * kept committed after the realms were collected), which no garbage collection returns.
+   */
+  retire(): void {
+    this.#retired = true
+    this.#reap()
+  }
+
+  /** Ends a retired worker that has nothing left: no version, none on its way, no request waiting. */
+  #reap(): void {
+    if (!this.#retired || !this.#alive || this.#closing || this.#tenants.size > 0 || this.#arriving > 0) return
+    void this.terminate()
+  }
+
   /**
    * Waits for one of the worker's arrival slots: at most {@link ARRIVALS} versions are created
    * and imported at a time, so that a thousand loads at once queue here, where their load
@@ -208,6 +238,7 @@ export class PoolWorker {
    */
   async arrive(): Promise<void> {
     this.#arriving++
+    this.#realms++
     if (this.#inside < ARRIVALS) {
       this.#inside++
       return
@@ -221,6 +252,7 @@ export class PoolWorker {
     const next = this.#waiting.shift()
     if (next === undefined) this.#inside--
     else next()
+    this.#reap()
   }
 
   /**
@@ -252,6 +284,7 @@ export class PoolWorker {
       this.#dropping = tenant
       await this.#worker.terminate()
     }
+    this.#reap()
   }
 
   /**
