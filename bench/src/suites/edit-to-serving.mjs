@@ -426,7 +426,7 @@ export async function run({ log, flags = [] }) {
     log('')
     table(Object.entries(targets).map(([name, t]) => ({ target: name, want: t.target, measured: t.measured, met: t.pass ? 'yes' : 'NO' })), log)
   }
-  log('(the machine is shared with other work: figures are noisy; rounds are interleaved and medians reported)')
+  if (process.env.BENCH_NOTE) log(`(${process.env.BENCH_NOTE})`)
   return {
     pass: oursAll.length > 0 && Object.values(targets).every((t) => t.pass),
     settleMs: Object.fromEntries(oursAll.map((s) => [s.key, s.settleMs])),
