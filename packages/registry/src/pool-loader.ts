@@ -6,6 +6,7 @@ import { every } from './clock.js'
 import type { PluginArtifact } from './artifact.js'
 import { bundleFile, runnableCode } from './artifact-run.js'
 import { RegistryError } from './errors.js'
+import { HOT_WINDOW_US, MAX_HOT_WINDOW_US, validHotWindow } from './hot-window.js'
 import type { LoadedPlugin, Loader, PrepareOptions } from './loader.js'
 import { PoolWorker } from './pool-worker.js'
 import type { OutputBudget } from './worker-output.js'
@@ -35,6 +36,22 @@ export interface PoolLoaderOptions {
   readonly memoryIntervalMs?: number | undefined
   /** When a version's heap counts as leaking: it grew at each of `samples` samples in a row, by `growthBytes` in all. Default 5 samples, 8 MiB. */
   readonly leak?: LeakRule | undefined
+  /**
+   * Keeps threads awake around a call, in µs; `0` turns it off. Default 500 ({@link HOT_WINDOW_US}).
+   *
+   * Waking a thread that sleeps costs tens of µs (about 40 µs a wake on a small VM, two wakes a
+   * call), more than the call itself. With a window, each pool worker keeps its event loop polling
+   * (a bounded `setImmediate` chain: timers and I/O still run, nothing blocks) for this long
+   * after each message any of its versions receives (one window for all of them), and the host does the same while a request waits, at most
+   * this long per request (one window for the whole process, however many calls are in flight).
+   * What it buys: calls that follow each other within the window skip both wakes (measured on a
+   * 2-vCPU VM, bench `pool`: call round trip p50 from about 80 µs to about 20 µs). What it
+   * costs: CPU while busy, up to one core per hot thread for the window's length after the last
+   * message (the host's window ends as soon as no request waits); an idle host and idle workers
+   * sleep as before (nothing keeps the process alive once the window has passed). A max of
+   * 100000 (100 ms).
+   */
+  readonly hotWindowUs?: number | undefined
 }
 
 /**
@@ -71,9 +88,9 @@ export interface PoolLoaderOptions {
  * (`isolation: 'dedicated'`, see
  * {@link isolationLoaders}) for plugins that need a thread of their own.
  *
- * @param options - Pool size, heap limits, worker flags, output budget, drop bound, memory sampling and leak rule.
+ * @param options - Pool size, heap limits, worker flags, output budget, drop bound, memory sampling, leak rule and hot window.
  * @returns A {@link PoolLoader} (a {@link Loader} named `'pool'` for JS artifacts).
- * @throws {@link RegistryError} `INVALID_OPTIONS` when `size` is not a positive integer, `dropTimeoutMs` not a positive number, `memoryIntervalMs` negative, or the leak rule out of range.
+ * @throws {@link RegistryError} `INVALID_OPTIONS` when `size` is not a positive integer, `dropTimeoutMs` not a positive number, `memoryIntervalMs` negative, the leak rule out of range, or `hotWindowUs` not a number of µs from 0 to 100000.
  * @example
  * ```ts
  * import { createPluginRegistry, poolLoader } from '@hotswap/registry'
@@ -92,7 +109,9 @@ export function poolLoader(options: PoolLoaderOptions = {}): PoolLoader {
   const growth = options.leak?.growthBytes ?? 8 * 1024 * 1024
   if (!Number.isSafeInteger(samples) || samples < 2) throw new RegistryError('INVALID_OPTIONS', `poolLoader: leak.samples must be an integer of at least 2, got ${String(samples)}`)
   if (typeof growth !== 'number' || !(growth > 0)) throw new RegistryError('INVALID_OPTIONS', `poolLoader: leak.growthBytes must be a positive number, got ${String(growth)}`)
-  return new Pool(options, size, dropTimeoutMs, interval)
+  const hotWindowUs = options.hotWindowUs ?? HOT_WINDOW_US
+  if (!validHotWindow(hotWindowUs)) throw new RegistryError('INVALID_OPTIONS', `poolLoader: hotWindowUs must be a number of µs from 0 (off) to ${MAX_HOT_WINDOW_US}, got ${String(hotWindowUs)}`)
+  return new Pool(options, size, dropTimeoutMs, interval, hotWindowUs)
 }
 
 /** What one pool worker holds, from {@link PoolLoader.measure}. */
@@ -135,12 +154,14 @@ class Pool implements PoolLoader {
   readonly #dropTimeoutMs: number
   readonly #workers = new Set<PoolWorker>()
   readonly #intervalMs: number
+  readonly #hotWindowUs: number
   #timer: Subscription | undefined
   #scheduler: SchedulerLike = asyncScheduler
   #closed = false
 
-  constructor(options: PoolLoaderOptions, size: number, dropTimeoutMs: number, intervalMs: number) {
+  constructor(options: PoolLoaderOptions, size: number, dropTimeoutMs: number, intervalMs: number, hotWindowUs: number) {
     this.#options = options
+    this.#hotWindowUs = hotWindowUs
     this.#size = size
     this.#dropTimeoutMs = dropTimeoutMs
     this.#intervalMs = intervalMs
@@ -173,7 +194,7 @@ class Pool implements PoolLoader {
         ? error
         : new RegistryError('LOAD_FAILED', `${artifact.path}: the pool could not host it: ${(error as Error).message}`, { cause: error })
     }
-    const plugin = new PoolPlugin(tenant, port1, artifact, options, this.#options.output)
+    const plugin = new PoolPlugin(tenant, port1, artifact, options, this.#options.output, this.#hotWindowUs)
     this.#arm(options.scheduler)
     try {
       await plugin.load()
@@ -230,6 +251,7 @@ class Pool implements PoolLoader {
       resourceLimits: this.#options.resourceLimits ?? { maxOldGenerationSizeMb: 1024 },
       execArgv: this.#options.execArgv ?? [],
       dropTimeoutMs: this.#dropTimeoutMs,
+      hotWindowUs: this.#hotWindowUs,
       scheduler,
       leak: this.#options.leak ?? {},
       onEnd: (ended) => this.#workers.delete(ended),

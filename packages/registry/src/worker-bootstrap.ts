@@ -1,4 +1,5 @@
 import { uncloneablePath } from './clone-path.js'
+import { workerHotWindow } from './hot-window.js'
 import { CONTRACT_BOOTSTRAP } from './worker-contract.js'
 import { WEB_BOOTSTRAP } from './worker-web.js'
 
@@ -63,9 +64,14 @@ const MessagePortClass = wt.MessagePort
 const postMessage = MessagePortClass.prototype.postMessage
 const port = wt.workerData.port
 const linesPerSecond = wt.workerData.linesPerSecond
+// The hot window (hot-window.ts): the loop keeps polling for a while after each message in or
+// out, so the next request of a burst does not pay a wake-up. A pool tenant has none of its own
+// (its workerData has no hotWindowUs): the pool worker keeps one for all its tenants.
+${workerHotWindow('wt.workerData.hotWindowUs')}
 delete wt.workerData.port
 delete wt.workerData.linesPerSecond
-const send = (message) => apply(postMessage, port, [message])
+delete wt.workerData.hotWindowUs
+const send = (message) => { hot(false); apply(postMessage, port, [message]) }
 const scope = new AsyncResource('hotswap-request')
 const uncloneablePath = ${uncloneablePath.toString()}
 // Nothing that reaches a MessagePort (ours, or Node's own channel to the host, which Node does
@@ -318,6 +324,6 @@ function scopedIterable(source, store, call, done) {
     }
   } }
 }
-port.on('message', (m) => scope.runInAsyncScope(onRequest, null, m))
+port.on('message', (m) => { hot(true); scope.runInAsyncScope(onRequest, null, m) })
 `
 }
