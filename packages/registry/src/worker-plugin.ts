@@ -530,10 +530,15 @@ export class WorkerPlugin implements LoadedPlugin {
       this.#held = true
       this.#worker.ref()
       this.#port.ref()
-    } else if (this.#held && !this.#releasing) {
-      this.#releasing = true
-      if (!this.#alive) this.#release()
-      else releaseSoon(this.#releaseLater)
+    } else if (this.#held) {
+      // ended: at once, before its terminate() (an unref after it would undo the ref that waits for the exit)
+      if (!this.#alive) {
+        this.#releasing = true
+        this.#release()
+      } else if (!this.#releasing) {
+        this.#releasing = true
+        releaseSoon(this.#releaseLater)
+      }
     }
   }
 
