@@ -22,19 +22,23 @@ export interface WorkerLoaderOptions {
   /** How much stdout, stderr and `ctx.log` output of one version reaches the log. Default 1000 lines/s, lines cut at 8192 characters. */
   readonly output?: OutputBudget | undefined
   /**
-   * Keeps the host and a plugin's worker awake around a call, in µs; `0` turns it off. Default 500 ({@link HOT_WINDOW_US}).
+   * Keeps the host and a plugin's worker awake around a call, in µs; `0` turns it off. Default 500.
    *
    * Waking a thread that sleeps costs tens of µs (about 40 µs a wake on a small VM, two wakes a
    * call), more than the call itself. With a window, each worker keeps its event loop polling
    * (a bounded `setImmediate` chain: timers and I/O still run, nothing blocks) for this long
    * after each message it receives, and the host does the same while a request waits, at most
    * this long per request (one window for the whole process, however many calls are in flight).
-   * What it buys: calls that follow each other within the window skip both wakes (measured on a
-   * 2-vCPU VM, bench `pool`: call round trip p50 from about 80 µs to about 20 µs). What it
-   * costs: CPU while busy, up to one core per hot thread for the window's length after the last
-   * message (the host's window ends as soon as no request waits); an idle host and idle workers
-   * sleep as before (nothing keeps the process alive once the window has passed). A max of
-   * 100000 (100 ms).
+   * What it buys: calls that follow each other within the window skip both wakes (a bare
+   * host-worker round trip on an idle 2-vCPU VM: about 90 µs without, 10-30 µs with). What it
+   * costs: CPU while busy, up to one core per hot thread (the host and each worker called) for
+   * the window's length after the last message; the host's window also ends as soon as no
+   * request waits. Where it does not pay it pauses itself (20 ms, doubling up to 2 s while it
+   * keeps missing): when more than one window in five expires unanswered, as with calls slower
+   * than the window, or a machine with more runnable threads than cores (there a polling
+   * thread holds the core its peer needs, and no core sleeps, so there is no wake to save). An
+   * idle host and idle workers sleep as before: nothing keeps the process alive once the window
+   * has passed. At most 100000 (100 ms).
    */
   readonly hotWindowUs?: number | undefined
 }
