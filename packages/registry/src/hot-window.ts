@@ -119,15 +119,15 @@ export class HostHotWindow {
 export const hostHotWindow: HostHotWindow = new HostHotWindow()
 
 /**
- * The worker side's window as source for a bootstrap: defines `hot(incoming)`, which keeps the
- * worker's loop polling for `us` µs from now (`us` is an expression of the bootstrap, e.g. a
- * `workerData` field read at boot; `0`: `hot` does nothing). It pauses as
+ * The worker side's window as source for a bootstrap: defines a function `name(incoming)`
+ * (default `hot`), which keeps the worker's loop polling for `us` µs from now (`us` is an
+ * expression of the bootstrap, e.g. a `workerData` field read at boot; `0`: it does nothing). It pauses as
  * {@link HostHotWindow} does: a window that expires before the next incoming message counts
  * against it, a message that arrives while it runs for it.
  *
  * @internal
  */
-export function workerHotWindow(us: string): string {
+export function workerHotWindow(us: string, name = 'hot'): string {
   return String.raw`
 const hotMs = Math.max(0, Number(${us}) || 0) / 1000
 let hotUntil = 0
@@ -148,7 +148,7 @@ function hotTick() {
     hotPauseMs = Math.min(${MAX_PAUSE_MS}, hotPauseMs * 2)
   }
 }
-function hot(incoming) {
+function ${name}(incoming) {
   if (hotMs === 0) return
   if (hotRunning && incoming) {
     hotScore = Math.max(0, hotScore - 0.25)

@@ -45,7 +45,8 @@ const asyncHooks = require('node:async_hooks')
 const { Console } = require('node:console')
 const control = wt.workerData.control
 const TENANT = wt.workerData.tenantBootstrap
-// One hot window for the worker (hot-window.ts), extended by a message to any tenant.
+// One hot window for the worker (hot-window.ts), extended by any tenant's messages in and out
+// (each tenant's bootstrap gets it as workerData.hot).
 ${workerHotWindow('wt.workerData.hotWindowUs')}
 delete wt.workerData.control
 delete wt.workerData.tenantBootstrap
@@ -99,10 +100,10 @@ function addTenant(m) {
   // What reached the tenant: slot 0 holds the highest request id its port delivered (this
   // listener runs before the tenant's own), so the host retries only calls that never arrived.
   const seen = new Int32Array(m.seen)
-  m.port.on('message', (r) => { enter(m.tid); hot(true); if (r !== null && typeof r === 'object' && typeof r.id === 'number' && r.id > seen[0]) Atomics.store(seen, 0, r.id) })
+  m.port.on('message', (r) => { enter(m.tid); if (r !== null && typeof r === 'object' && typeof r.id === 'number' && r.id > seen[0]) Atomics.store(seen, 0, r.id) })
   sandbox.process = ownProcess
   const ctx = vm.createContext(sandbox, { name: m.file })
-  const tenantWt = { ...wt, workerData: { port: m.port, linesPerSecond: m.linesPerSecond } }
+  const tenantWt = { ...wt, workerData: { port: m.port, linesPerSecond: m.linesPerSecond, hot } }
   const pluginRequire = createRequire(m.file)
   let evaluated = false
   function evaluate() {

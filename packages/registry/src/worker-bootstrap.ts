@@ -65,12 +65,14 @@ const postMessage = MessagePortClass.prototype.postMessage
 const port = wt.workerData.port
 const linesPerSecond = wt.workerData.linesPerSecond
 // The hot window (hot-window.ts): the loop keeps polling for a while after each message in or
-// out, so the next request of a burst does not pay a wake-up. A pool tenant has none of its own
-// (its workerData has no hotWindowUs): the pool worker keeps one for all its tenants.
-${workerHotWindow('wt.workerData.hotWindowUs')}
+// out, so the next request of a burst does not pay a wake-up. A pool tenant uses its worker's
+// (workerData.hot: one window for all the tenants of a pool worker) instead of one of its own.
+${workerHotWindow('wt.workerData.hotWindowUs', 'ownHot')}
+const hot = typeof wt.workerData.hot === 'function' ? wt.workerData.hot : ownHot
 delete wt.workerData.port
 delete wt.workerData.linesPerSecond
 delete wt.workerData.hotWindowUs
+delete wt.workerData.hot
 const send = (message) => { hot(false); apply(postMessage, port, [message]) }
 const scope = new AsyncResource('hotswap-request')
 const uncloneablePath = ${uncloneablePath.toString()}
