@@ -587,6 +587,8 @@ export class WorkerPlugin implements LoadedPlugin {
     const requests = [...this.#requests]
     this.#requests.clear()
     this.#hold()
+    this.#deadlines?.unsubscribe() // an ended version is not kept reachable by its timer
+    this.#deadlines = undefined
     for (const [id, request] of requests) {
       hostHotWindow.end()
       request.timer?.unsubscribe()
