@@ -1,4 +1,5 @@
 import { pluginExport } from './artifact-run.js'
+import { workerHotWindow } from './hot-window.js'
 import { workerBootstrap } from './worker-bootstrap.js'
 
 /**
@@ -44,8 +45,12 @@ const asyncHooks = require('node:async_hooks')
 const { Console } = require('node:console')
 const control = wt.workerData.control
 const TENANT = wt.workerData.tenantBootstrap
+// One hot window for the worker (hot-window.ts), extended by any tenant's messages in and out
+// (each tenant's bootstrap gets it as workerData.hot).
+${workerHotWindow('wt.workerData.hotWindowUs')}
 delete wt.workerData.control
 delete wt.workerData.tenantBootstrap
+delete wt.workerData.hotWindowUs
 const apply = Reflect.apply
 const postMessage = wt.MessagePort.prototype.postMessage
 const reply = (message) => apply(postMessage, control, [message])
@@ -98,7 +103,7 @@ function addTenant(m) {
   m.port.on('message', (r) => { enter(m.tid); if (r !== null && typeof r === 'object' && typeof r.id === 'number' && r.id > seen[0]) Atomics.store(seen, 0, r.id) })
   sandbox.process = ownProcess
   const ctx = vm.createContext(sandbox, { name: m.file })
-  const tenantWt = { ...wt, workerData: { port: m.port, linesPerSecond: m.linesPerSecond } }
+  const tenantWt = { ...wt, workerData: { port: m.port, linesPerSecond: m.linesPerSecond, hot } }
   const pluginRequire = createRequire(m.file)
   let evaluated = false
   function evaluate() {

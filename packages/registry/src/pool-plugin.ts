@@ -1,8 +1,5 @@
 import type { MessagePort } from 'node:worker_threads'
-import { asyncScheduler, type SchedulerLike } from 'rxjs'
-import { after } from './clock.js'
 import type { PluginArtifact } from './artifact.js'
-import type { CallOptions } from './call-aborted.js'
 import { RegistryError } from './errors.js'
 import type { PrepareOptions, VersionMemory } from './loader.js'
 import type { Tenant } from './pool-worker.js'
@@ -25,16 +22,12 @@ import { WorkerPlugin } from './worker-plugin.js'
  */
 export class PoolPlugin extends WorkerPlugin {
   readonly #tenant: Tenant
-  readonly #callTimeoutMs: number | undefined
-  readonly #scheduler: SchedulerLike
   readonly artifact: PluginArtifact
 
-  constructor(tenant: Tenant, port: MessagePort, artifact: PluginArtifact, options: PrepareOptions, output: OutputBudget | undefined) {
-    super({ worker: tenant, port, online: Promise.resolve() }, artifact, { ...options, callTimeoutMs: undefined }, output)
+  /** @param hotWindowUs - The host side's hot window per request (see {@link WorkerPlugin}). */
+  constructor(tenant: Tenant, port: MessagePort, artifact: PluginArtifact, options: PrepareOptions, output: OutputBudget | undefined, hotWindowUs?: number) {
+    super({ worker: tenant, port, online: Promise.resolve() }, artifact, options, output, hotWindowUs)
     this.#tenant = tenant
-    this.#scheduler = options.scheduler ?? asyncScheduler
-    const ms = options.callTimeoutMs
-    this.#callTimeoutMs = ms !== undefined && Number.isFinite(ms) && ms > 0 ? ms : undefined
     this.artifact = artifact
     const report = options.onMemory
     tenant.memory.listen((heapBytes, at, leak) => {
@@ -52,17 +45,12 @@ export class PoolPlugin extends WorkerPlugin {
     this.#tenant.label = `${this.name}@${this.version}`
   }
 
-  override call(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
-    const running = super.call(method, args, options)
-    const ms = this.#callTimeoutMs
-    if (ms === undefined) return running
-    return new Promise((resolve, reject) => {
-      const timer = after(this.#scheduler, ms, () => void this.#timedOut(method, ms, reject))
-      running.finally(() => timer.unsubscribe()).then(resolve, reject)
-    })
+  /** Asks the shared worker whose call holds it before anything ends (see the class). */
+  protected override callTimedOut(method: string, timeoutMs: number, fail: (error: RegistryError) => void): void {
+    void this.#timedOut(method, timeoutMs, fail)
   }
 
-  async #timedOut(method: string, ms: number, reject: (error: unknown) => void): Promise<void> {
+  async #timedOut(method: string, ms: number, reject: (error: RegistryError) => void): Promise<void> {
     if (!this.alive) return
     const blamed = await this.#tenant.host.probe()
     const label = `${this.name}@${this.version}`

@@ -126,6 +126,8 @@ export interface PoolWorkerOptions {
   readonly scheduler?: SchedulerLike | undefined
   /** When a realm's heap counts as leaking. */
   readonly leak: LeakRule
+  /** How long the worker keeps polling after each message to a tenant, in µs (`hot-window.ts`). Default 0. */
+  readonly hotWindowUs?: number | undefined
 }
 
 /**
@@ -167,7 +169,7 @@ export class PoolWorker {
       eval: true,
       resourceLimits: options.resourceLimits,
       execArgv: [...options.execArgv],
-      workerData: { control: port2, tenantBootstrap: TENANT_BOOTSTRAP, running: this.#running.buffer },
+      workerData: { control: port2, tenantBootstrap: TENANT_BOOTSTRAP, running: this.#running.buffer, hotWindowUs: options.hotWindowUs ?? 0 },
       transferList: [port2],
       stdout: true,
       stderr: true,

@@ -1,4 +1,5 @@
 import { uncloneablePath } from './clone-path.js'
+import { workerHotWindow } from './hot-window.js'
 import { CONTRACT_BOOTSTRAP } from './worker-contract.js'
 import { WEB_BOOTSTRAP } from './worker-web.js'
 
@@ -72,9 +73,16 @@ const MessagePortClass = wt.MessagePort
 const postMessage = MessagePortClass.prototype.postMessage
 const port = wt.workerData.port
 const linesPerSecond = wt.workerData.linesPerSecond
+// The hot window (hot-window.ts): the loop keeps polling for a while after each message in or
+// out, so the next request of a burst does not pay a wake-up. A pool tenant uses its worker's
+// (workerData.hot: one window for all the tenants of a pool worker) instead of one of its own.
+${workerHotWindow('wt.workerData.hotWindowUs', 'ownHot')}
+const hot = typeof wt.workerData.hot === 'function' ? wt.workerData.hot : ownHot
 delete wt.workerData.port
 delete wt.workerData.linesPerSecond
-const send = (message) => apply(postMessage, port, [message])
+delete wt.workerData.hotWindowUs
+delete wt.workerData.hot
+const send = (message) => { hot(false); apply(postMessage, port, [message]) }
 const scope = new AsyncResource('hotswap-request')
 const uncloneablePath = ${uncloneablePath.toString()}
 // Nothing that reaches a MessagePort (ours, or Node's own channel to the host, which Node does
@@ -334,6 +342,6 @@ function scopedIterable(source, store, call, done) {
     }
   } }
 }
-port.on('message', (m) => scope.runInAsyncScope(onRequest, null, m))
+port.on('message', (m) => { hot(true); scope.runInAsyncScope(onRequest, null, m) })
 `
 }

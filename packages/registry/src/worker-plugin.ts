@@ -15,6 +15,7 @@ import type { SerializedError } from './remote-error.js'
 import { OutputMeter } from './worker-output.js'
 import type { OutputBudget } from './worker-output.js'
 import { parseWorkerMessage } from './worker-protocol.js'
+import { HOT_WINDOW_US, hostHotWindow } from './hot-window.js'
 import { WorkerLostError } from './worker-lost.js'
 import type { WorkerLoss } from './worker-lost.js'
 import type { ConfigCheck, PluginContractInfo } from './contract.js'
@@ -73,6 +74,8 @@ interface Request {
   /** The caller's signal, for a call made with one. */
   readonly signal?: AbortSignal | undefined
   timer?: Subscription | undefined
+  /** A call's time limit on the scheduler's clock (`callTimeoutMs`), checked by one timer per plugin. */
+  deadline?: number | undefined
   /** Removes the abort listener. */
   unlisten?: (() => void) | undefined
 }
@@ -101,17 +104,30 @@ export class WorkerPlugin implements LoadedPlugin {
   readonly #tracker: CallTracker
   readonly #scheduler: SchedulerLike
   readonly #exitListeners = new Set<(error: RegistryError) => void>()
+  readonly #callTimeoutMs: number | undefined
+  readonly #hotWindowUs: number
+  /** The one timer that checks the calls' deadlines (armed for the oldest; unref'd: a waiting call holds the worker). */
+  #deadlines: Subscription | undefined
   #nextId = 1
   #alive = true
   #disposing = false
   #held = false
+  #releasing = false
+  readonly #releaseLater = (): void => this.#release()
   #booting = true
   #strays = 0
   #endError: RegistryError | undefined
   #crashCause: unknown
 
-  constructor(spawned: Hosted, source: PluginSource, options: PrepareOptions, output: OutputBudget | undefined) {
+  /**
+   * @param hotWindowUs - How long the host's loop is kept polling while a request to this worker
+   *   waits, at most, per request (see `hot-window.ts`); `0` for never.
+   */
+  constructor(spawned: Hosted, source: PluginSource, options: PrepareOptions, output: OutputBudget | undefined, hotWindowUs: number = HOT_WINDOW_US) {
     this.#worker = spawned.worker
+    const ms = options.callTimeoutMs
+    this.#callTimeoutMs = ms !== undefined && Number.isFinite(ms) && ms > 0 ? ms : undefined
+    this.#hotWindowUs = hotWindowUs
     this.#port = spawned.port
     this.#online = spawned.online
     this.#source = source
@@ -228,22 +244,16 @@ export class WorkerPlugin implements LoadedPlugin {
         request.unlisten = whenAborted(signal, () => {
           if (!this.#requests.has(id)) return
           this.#forget(id)
-          request.timer?.unsubscribe()
           reject(abortedCall(signal, method, this.#label, this.name))
           this.#post({ op: 'abort', id })
         })
       }
-      const timeoutMs = this.#options.callTimeoutMs
-      if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0) {
-        request.timer = after(this.#scheduler, timeoutMs, () => {
-          this.#forget(id)
-          request.unlisten?.()
-          reject(new RegistryError('CALL_TIMEOUT', `call "${method}" on ${this.#label} took longer than ${timeoutMs} ms; the worker was terminated`, { pluginId: this.name }))
-          this.#kill(new RegistryError('WORKER_CRASHED', `${this.#label} was terminated after call "${method}" timed out (callTimeoutMs ${timeoutMs})`, { pluginId: this.name }))
-        })
+      const timeoutMs = this.#callTimeoutMs
+      if (timeoutMs !== undefined) {
+        request.deadline = this.#scheduler.now() + timeoutMs
+        this.#armDeadlines(timeoutMs)
       }
-      this.#requests.set(id, request)
-      this.#hold()
+      this.#track(id, request)
       const message: Record<string, unknown> = signal === undefined ? { id, op: 'call', method, args } : { id, op: 'call', method, args, signal: true }
       if (!hasRequest(args)) {
         this.#postCall(id, request, message, [], args)
@@ -284,9 +294,48 @@ export class WorkerPlugin implements LoadedPlugin {
 
   #failCall(id: number, request: Request, error: unknown): void {
     this.#forget(id)
-    request.timer?.unsubscribe()
     request.unlisten?.()
     request.reject(error)
+  }
+
+  /**
+   * A call passed `callTimeoutMs`: it fails with `CALL_TIMEOUT` and the worker is terminated
+   * (a worker of its own: whatever holds it is this version's). `fail` settles the call (once;
+   * later replies are dropped); a pool tenant asks its shared worker first.
+   */
+  protected callTimedOut(method: string, timeoutMs: number, fail: (error: RegistryError) => void): void {
+    fail(new RegistryError('CALL_TIMEOUT', `call "${method}" on ${this.#label} took longer than ${timeoutMs} ms; the worker was terminated`, { pluginId: this.name }))
+    this.#kill(new RegistryError('WORKER_CRASHED', `${this.#label} was terminated after call "${method}" timed out (callTimeoutMs ${timeoutMs})`, { pluginId: this.name }))
+  }
+
+  /** Arms the deadline timer, unless it is armed already (then for an older call, so an earlier time). */
+  #armDeadlines(delay: number): void {
+    if (this.#deadlines !== undefined) return
+    this.#deadlines = after(this.#scheduler, Math.max(1, delay), () => this.#expire(), true)
+  }
+
+  /** Times out the calls past their deadline (oldest first: one limit per plugin, so the order of the map), and re-arms for the next. */
+  #expire(): void {
+    this.#deadlines = undefined
+    const timeoutMs = this.#callTimeoutMs
+    if (timeoutMs === undefined) return
+    for (const [id, request] of this.#requests) {
+      const deadline = request.deadline
+      if (deadline === undefined) continue
+      const now = this.#scheduler.now()
+      if (deadline > now) {
+        this.#armDeadlines(deadline - now)
+        return
+      }
+      request.deadline = undefined
+      this.callTimedOut(request.method ?? '', timeoutMs, (error) => {
+        if (this.#requests.get(id) !== request) return
+        this.#forget(id)
+        request.unlisten?.()
+        request.reject(error)
+      })
+      if (!this.#alive) return
+    }
   }
 
   drain(timeoutMs: number): Promise<number> {
@@ -340,8 +389,7 @@ export class WorkerPlugin implements LoadedPlugin {
         reject(error)
         if (killOnTimeout) this.#kill(error)
       })
-      this.#requests.set(id, request)
-      this.#hold()
+      this.#track(id, request)
       this.#port.postMessage({ id, ...message })
     })
   }
@@ -379,7 +427,6 @@ export class WorkerPlugin implements LoadedPlugin {
       return
     }
     this.#forget(message.id)
-    request.timer?.unsubscribe()
     request.unlisten?.()
     if (message.ok) {
       const stream = message.stream
@@ -453,23 +500,55 @@ export class WorkerPlugin implements LoadedPlugin {
     return new RegistryError('WORKER_CRASHED', `${this.#label} broke the worker protocol (${what}); the worker was terminated`, { pluginId: this.name })
   }
 
-  #forget(id: number): void {
-    this.#requests.delete(id)
+  /** A request waits for its reply from now on: the worker is held and the host's loop kept hot. */
+  #track(id: number, request: Request): void {
+    this.#requests.set(id, request)
+    hostHotWindow.begin(this.#hotWindowUs)
     this.#hold()
   }
 
-  /** Keeps the process alive while a request waits on this worker, not while it idles. */
+  /** A request stopped waiting (answered, failed, timed out, aborted); its timer, if any, is cancelled. */
+  #forget(id: number): void {
+    const request = this.#requests.get(id)
+    if (request === undefined) return
+    this.#requests.delete(id)
+    request.timer?.unsubscribe()
+    hostHotWindow.end()
+    this.#hold()
+  }
+
+  /**
+   * Keeps the process alive while a request waits on this worker, not while it idles. Letting
+   * go waits for the end of the loop turn: a caller that sends its next request as soon as the
+   * last is answered (the usual loop) keeps the worker held, with no ref/unref per call.
+   */
   #hold(): void {
     const busy = (this.#booting || this.#requests.size > 0) && this.#alive
-    if (busy === this.#held) return
-    this.#held = busy
     if (busy) {
+      this.#releasing = false
+      if (this.#held) return
+      this.#held = true
       this.#worker.ref()
       this.#port.ref()
-    } else {
-      this.#worker.unref()
-      this.#port.unref()
+    } else if (this.#held) {
+      // ended: at once, before its terminate() (an unref after it would undo the ref that waits for the exit)
+      if (!this.#alive) {
+        this.#releasing = true
+        this.#release()
+      } else if (!this.#releasing) {
+        this.#releasing = true
+        releaseSoon(this.#releaseLater)
+      }
     }
+  }
+
+  /** Lets go of the worker if it still idles (called at the end of the loop turn). */
+  #release(): void {
+    if (!this.#releasing) return
+    this.#releasing = false
+    this.#held = false
+    this.#worker.unref()
+    this.#port.unref()
   }
 
   #kill(reason: RegistryError): void {
@@ -508,7 +587,10 @@ export class WorkerPlugin implements LoadedPlugin {
     const requests = [...this.#requests]
     this.#requests.clear()
     this.#hold()
+    this.#deadlines?.unsubscribe() // an ended version is not kept reachable by its timer
+    this.#deadlines = undefined
     for (const [id, request] of requests) {
+      hostHotWindow.end()
       request.timer?.unsubscribe()
       request.unlisten?.()
       // a call that never reached the plugin (pool loss) is safe to retry: the registry does, once
@@ -520,6 +602,23 @@ export class WorkerPlugin implements LoadedPlugin {
   #deadError(): RegistryError {
     return this.#endError ?? new RegistryError('WORKER_CRASHED', `${this.#label} is no longer running`, { pluginId: this.name })
   }
+}
+
+/** Plugins letting go of their worker at the end of this loop turn, unless a request came. */
+const releasing = new Set<() => void>()
+let releaseArmed = false
+function releaseAll(): void {
+  releaseArmed = false
+  const releases = [...releasing]
+  releasing.clear()
+  for (const release of releases) release()
+}
+/** Defers a plugin's unref to one shared `setImmediate` (one per loop turn for every plugin). */
+function releaseSoon(release: () => void): void {
+  releasing.add(release)
+  if (releaseArmed) return
+  releaseArmed = true
+  setImmediate(releaseAll)
 }
 
 interface LoadInfo {
