@@ -1,6 +1,7 @@
-import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs'
+import { asyncScheduler, type SchedulerLike } from 'rxjs'
 import { CallTracker } from './call-tracker.js'
-import { after, within } from './clock.js'
+import { within } from './clock.js'
+import { Deadlines } from './deadlines.js'
 import type { PluginArtifact } from './artifact.js'
 import { runArtifact, withMappedStack } from './artifact-run.js'
 import { locateInArtifact } from './code-frame.js'
@@ -98,6 +99,8 @@ class InProcessPlugin implements LoadedPlugin {
   #alive = true
   readonly #controller = new AbortController()
   readonly #tracker: CallTracker
+  /** The calls' time limits (`callTimeoutMs`): one timer for all of them (unref'd, as a worker plugin's: a call waiting on nothing does not hold the process). */
+  #deadlines: Deadlines | undefined
   readonly #scheduler: SchedulerLike
   readonly #options: PrepareOptions
   readonly #label: string
@@ -188,7 +191,7 @@ class InProcessPlugin implements LoadedPlugin {
     if (signal?.aborted === true) return Promise.reject(abortedCall(signal, method, this.#label, this.name))
     const timeoutMs = this.#options.callTimeoutMs
     return this.#tracker.run(method, (resolve, reject) => {
-      let timer: Subscription | undefined
+      let limit: number | undefined
       let scope: CallScope | undefined
       let unlisten: (() => void) | undefined
       let call: AbortController | undefined
@@ -200,7 +203,7 @@ class InProcessPlugin implements LoadedPlugin {
         const offVersion = whenAborted(this.#controller.signal, () => own.abort(new DOMException('the plugin version was disposed', 'AbortError')))
         const offCaller = whenAborted(signal, () => {
           own.abort(new DOMException('the caller aborted this call', 'AbortError'))
-          timer?.unsubscribe()
+          if (limit !== undefined) this.#deadlines?.cancel(limit)
           reject(abortedCall(signal, method, this.#label, this.name))
         })
         unlisten = () => {
@@ -209,13 +212,14 @@ class InProcessPlugin implements LoadedPlugin {
         }
       }
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0) {
-        timer = after(this.#scheduler, timeoutMs, () => {
+        this.#deadlines ??= new Deadlines(this.#scheduler, timeoutMs, true)
+        limit = this.#deadlines.start(() => {
           unlisten?.()
           reject(new RegistryError('CALL_TIMEOUT', `call "${method}" on ${this.#label} took longer than ${timeoutMs} ms`, { pluginId: this.name }))
         })
       }
       const settle = (value: unknown): void => {
-        timer?.unsubscribe()
+        if (limit !== undefined) this.#deadlines?.cancel(limit)
         if (signal !== undefined && call !== undefined && value instanceof Response) {
           const own = call
           const off = unlisten
@@ -236,7 +240,7 @@ class InProcessPlugin implements LoadedPlugin {
         resolve(this.#result(method, value, undefined, undefined))
       }
       const fail = (error: unknown): void => {
-        timer?.unsubscribe()
+        if (limit !== undefined) this.#deadlines?.cancel(limit)
         unlisten?.()
         reject(this.#map(error, this.#artifact))
       }
@@ -305,6 +309,7 @@ class InProcessPlugin implements LoadedPlugin {
     if (def === undefined) return
     this.#alive = false
     this.#controller.abort()
+    this.#deadlines?.clear()
     if (def.dispose !== undefined && this.#api !== undefined) {
       await this.#within(Promise.resolve().then(() => def.dispose?.()), timeoutMs, () => this.#timeout('dispose()', timeoutMs)).catch((error: unknown) => {
         this.#options.log({ level: 'warn', message: `dispose() of ${this.#label} failed: ${(error as Error).message}` })
