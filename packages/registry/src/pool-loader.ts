@@ -109,8 +109,8 @@ export interface PoolLoaderOptions {
  * the worker (`process.exit`, a throw in a timer) or blows its heap (`resourceLimits`). The
  * registry restores each of them on a healthy worker from its last stored snapshot (a
  * `restored` event); a call that had not reached it runs once there, one that had rejects with
- * `WORKER_LOST`. Measured: 20 co-tenants serve again within about 0.8 s of the loss on a
- * loaded 2-core machine (bench `pool`, stated bound 2 s). Use {@link workerLoader}
+ * `WORKER_LOST`. Measured: 20 co-tenants serve again within about 0.1 s of the loss on a quiet (0.8 s on a
+ * loaded) 2-core machine (bench `pool`, stated bound 2 s). Use {@link workerLoader}
  * (`isolation: 'dedicated'`, see
  * {@link isolationLoaders}) for plugins that need a thread of their own.
  *
