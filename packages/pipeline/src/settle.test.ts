@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { map } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import type { FileChange } from '@hotswap/watcher'
 import type { PluginChange } from './plugin-change.js'
@@ -105,12 +106,13 @@ describe('settle', () => {
     })
   })
 
-  it('lets deletions, watcher-paired renames, non-file causes and settleMs 0 through at once', () => {
+  it('lets watcher-paired renames, non-file causes and settleMs 0 through at once; a deletion after settleMs', () => {
     const ts = testScheduler()
     ts.run(({ cold, expectObservable }) => {
       const fs = disk(ts, { 0: stamp(100, 1) }, stamp(90, 0))
       const values = { d: change('deleted'), r: change('renamed'), s: change('modified', FILE, 'reconcile') }
-      expectObservable(cold('d', values).pipe(settle({ settleMs: 50, ...fs, scheduler: ts }))).toBe('d', values)
+      expectObservable(cold('d', values).pipe(settle({ settleMs: 50, ...fs, scheduler: ts }))).toBe('50ms d', values)
+      expectObservable(cold('d', values).pipe(settle({ settleMs: 0, ...fs, scheduler: ts }))).toBe('d', values)
       expectObservable(cold('r', values).pipe(settle({ settleMs: 50, ...fs, scheduler: ts }))).toBe('r', values)
       expectObservable(cold('s', values).pipe(settle({ settleMs: 50, ...fs, scheduler: ts }))).toBe('s', values)
       expectObservable(cold('m', { m: change('modified') }).pipe(settle({ settleMs: 0, ...fs, scheduler: ts }))).toBe('m', { m: change('modified') })
@@ -134,6 +136,17 @@ describe('settle', () => {
       const fs = disk(ts, { 0: stamp(0, 1) }, stamp(90, 0))
       const values = { a: change('modified') }
       expectObservable(cold('a', values).pipe(settle({ settleMs: 50, ...fs, scheduler: ts }))).toBe('1000ms a', values)
+    })
+  })
+
+  it('folds a plugin moved away and replaced within settleMs into one change of it (a reload, not an unload and a load)', () => {
+    const ts = testScheduler()
+    ts.run(({ cold, expectObservable }) => {
+      // moved away at 0, the new one renamed in at 5 (a new inode: complete at once)
+      const fs = disk(ts, { 0: undefined, 5: stamp(100, 2) })
+      const replaced = { ...change('created'), changes: [{ kind: 'created' as const, path: FILE, root: '/plugins', atomic: true }] }
+      const out = cold('d 4ms c', { d: change('deleted'), c: replaced }).pipe(settle({ settleMs: 50, ...fs, scheduler: ts }), map((c) => c.kind))
+      expectObservable(out).toBe('5ms m', { m: 'modified' })
     })
   })
 

@@ -31,9 +31,12 @@ export interface SettleOptions {
  * writer pausing up to `settleMs` between chunks is never read half-written; a file that reads
  * empty (truncated, its bytes not yet written) is held until it has bytes, up to 1 s. A file replaced
  * whole (an event the watcher marked `atomic`, or a new inode: an atomic save, a rename over it),
- * a watcher-paired rename, a deletion and
- * a change that is not a file event (start, reconcile, trigger) are complete by definition and
- * pass at once. A change that arrives while one is held is folded into it and the wait restarts.
+ * a watcher-paired rename and a change that is not a file event (start, reconcile, trigger) are
+ * complete by definition and pass at once. A deletion waits `settleMs` once: a plugin moved away
+ * and another put in its place (an editor that renames the old file to a backup before writing,
+ * a deployer that swaps folders with two renames) folds into one change, a reload, instead of an
+ * unload that leaves callers with no plugin and a load after it. A change that arrives while
+ * one is held is folded into it and the wait restarts.
  * On completion held changes are let through; unsubscribing cancels the timers.
  *
  * @internal
@@ -53,6 +56,12 @@ export function settle(options: SettleOptions): MonoTypeOperatorFunction<PluginC
 
       const check = (h: Held): void => {
         const gen = ++h.gen
+        if (settleMs > 0 && !h.graced && h.change.cause === 'change' && h.change.kind === 'deleted') {
+          h.graced = true // once: a deletion folded with another one passes at once
+          h.timer?.unsubscribe()
+          h.timer = scheduler.schedule(() => release(h), settleMs)
+          return
+        }
         const files = filesToSettle(h.change)
         if (settleMs <= 0 || files.length === 0) return release(h)
         const answer = probe(files)
@@ -87,7 +96,7 @@ export function settle(options: SettleOptions): MonoTypeOperatorFunction<PluginC
         next: (change) => {
           const previous = held.get(change.path)
           if (previous === undefined) {
-            const h: Held = { change, last: undefined, timer: undefined, gen: 0, emptySince: undefined }
+            const h: Held = { change, last: undefined, timer: undefined, gen: 0, emptySince: undefined, graced: false }
             held.set(change.path, h)
             check(h)
             return
@@ -127,6 +136,8 @@ interface Held {
   gen: number
   /** When a probe first found a file of the change empty (reset once none is). */
   emptySince: number | undefined
+  /** Whether a deletion has had its one wait for a replacement. */
+  graced: boolean
 }
 
 /**
