@@ -144,7 +144,7 @@ describe('settle', () => {
     ts.run(({ cold, expectObservable }) => {
       // moved away at 0, the new one renamed in at 5 (a new inode: complete at once)
       const fs = disk(ts, { 0: undefined, 5: stamp(100, 2) })
-      const replaced = { ...change('created'), changes: [{ kind: 'created' as const, path: FILE, root: '/plugins', atomic: true }] }
+      const replaced: PluginChange = { ...change('created'), changes: [{ kind: 'created', path: FILE, root: '/plugins', atomic: true }] }
       const out = cold('d 4ms c', { d: change('deleted'), c: replaced }).pipe(settle({ settleMs: 50, ...fs, scheduler: ts }), map((c) => c.kind))
       expectObservable(out).toBe('5ms m', { m: 'modified' })
     })
