@@ -1,43 +1,19 @@
 // The hot windows (hot-window.ts): bounded, shared, paused when they do not pay, and gone when
 // the host idles (a child process, so that its exit and its CPU are observable).
-import { spawn } from 'node:child_process'
-import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { HostHotWindow } from './hot-window.js'
 import { poolLoader } from './pool-loader.js'
-import { counterSource, put, sandbox } from './test-support.js'
+import { counterSource, put, sandbox, bundleForScripts, runScript } from './test-support.js'
 import { workerLoader } from './worker-loader.js'
 
-const here = fileURLToPath(new URL('.', import.meta.url))
-const bundle = join(here, '..', 'node_modules', '.cache', `registry-hot-window-${process.pid}.mjs`)
+let bundle = ''
 beforeAll(async () => {
-  await mkdir(join(here, '..', 'node_modules', '.cache'), { recursive: true })
-  await build({ entryPoints: [join(here, 'index.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: bundle, logLevel: 'silent' })
+  bundle = await bundleForScripts('registry-hot-window')
 }, 60_000)
 
 const t = sandbox()
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-function runScript(script: string, ms = 20_000): Promise<{ code: number | string; out: string }> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: join(here, '..'), stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      resolve({ code: `still running after ${ms} ms`, out })
-    }, ms)
-    child.on('exit', (c) => {
-      clearTimeout(timer)
-      resolve({ code: c ?? -1, out })
-    })
-  })
-}
 
 describe('the host hot window', () => {
   it('runs while a request waits, and stops at the turn after the last one ends', async () => {

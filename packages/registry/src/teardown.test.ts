@@ -1,37 +1,13 @@
 // The host process as a user runs it: a child process, so that its exit is observable.
-import { spawn } from 'node:child_process'
-import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { counterSource, moduleSource, put, sandbox } from './test-support.js'
+import { counterSource, moduleSource, put, sandbox, bundleForScripts, runScript } from './test-support.js'
 
-const here = fileURLToPath(new URL('.', import.meta.url))
-const bundle = join(here, '..', 'node_modules', '.cache', `registry-teardown-${process.pid}.mjs`)
+let bundle = ''
 beforeAll(async () => {
-  await mkdir(join(here, '..', 'node_modules', '.cache'), { recursive: true })
-  await build({ entryPoints: [join(here, 'index.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: bundle, logLevel: 'silent' })
+  bundle = await bundleForScripts('registry-teardown')
 }, 60_000)
 
 const t = sandbox()
-
-function runScript(script: string, ms = 20_000): Promise<{ code: number | string; out: string }> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: join(here, '..'), stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      resolve({ code: `still running after ${ms} ms`, out })
-    }, ms)
-    child.on('exit', (c) => {
-      clearTimeout(timer)
-      resolve({ code: c ?? -1, out })
-    })
-  })
-}
 
 describe('the host process', () => {
   it('exits by itself when close() is forgotten: idle workers and the warm spare do not hold it', async () => {

@@ -1,7 +1,10 @@
 // Helpers for this package's tests (not exported from the package).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 import { runInNewContext } from 'node:vm'
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
 import { filter, firstValueFrom, timeout } from 'rxjs'
@@ -12,6 +15,9 @@ import type { RegistryEvent } from './events.js'
 import type { PluginRegistry, RegistryLogger } from './registry-types.js'
 
 /** A logger that drops everything (events$ still carries log events). */
+/** The package's folder. */
+const packageDir = fileURLToPath(new URL('..', import.meta.url))
+
 export const quiet: RegistryLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }
 
 /** A fresh temp directory and its remover. */
@@ -105,3 +111,36 @@ export async function settledMemory(): Promise<{ rss: number; newSpace: number; 
 
 /** Compiles WAT text to wasm bytes: the fixture build script's compiler, so tests and fixtures agree. */
 export { watToWasm } from './fixtures/wasm/build.mjs'
+
+/**
+ * Bundles the package's source (`index.ts`) into one ESM file under `node_modules/.cache`,
+ * for scripts run in a process of their own (see {@link runScript}).
+ *
+ * @param name - the bundle file's name stem
+ * @returns its path
+ */
+export async function bundleForScripts(name: string): Promise<string> {
+  const cache = join(packageDir, 'node_modules', '.cache')
+  const bundle = join(cache, `${name}-${process.pid}.mjs`)
+  await mkdir(cache, { recursive: true })
+  await build({ entryPoints: [join(packageDir, 'src', 'index.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: bundle, logLevel: 'silent' })
+  return bundle
+}
+
+/** Runs an ESM script in a Node process of its own: its exit code (or why it was killed after `ms`) and its output. */
+export function runScript(script: string, ms = 20_000): Promise<{ code: number | string; out: string }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      resolve({ code: `still running after ${ms} ms`, out })
+    }, ms)
+    child.on('exit', (c) => {
+      clearTimeout(timer)
+      resolve({ code: c ?? -1, out })
+    })
+  })
+}
