@@ -102,8 +102,12 @@ describe.skipIf(missing !== undefined)('a fleet of three host processes on one r
     for (const stats of [a, b, c]) expect(stats?.unexpected).toEqual([])
     const status = await fleet.status()
     expect(status.plugins[0]?.rollout).toMatchObject({ phase: 'rolledBack', reason: expect.stringMatching(/error rate/) })
-    expect(status.events.map((e) => e.type)).toEqual(expect.arrayContaining(['published', 'applied', 'canaryServing', 'rolledBack']))
-    expect(status.events.some((e) => e.type === 'promoted' && e.hash === bad)).toBe(false)
+    // The canary's errors can pass the gate's threshold in the same report that first shows it
+    // serving, so `canaryServing` may or may not come before `rolledBack`; what must hold is that
+    // the bad version was published, applied on a, rolled back, and never promoted.
+    const ofBad = status.events.filter((e) => e.hash === bad).map((e) => e.type)
+    expect(ofBad.filter((t) => t !== 'canaryServing').slice(0, 3)).toEqual(['published', 'applied', 'rolledBack'])
+    expect(ofBad).not.toContain('promoted')
   }, 60_000)
 
   it('a failing first version (nothing to go back to) is removed from the canary, never reaches the others, and the next version serves everywhere', async () => {
