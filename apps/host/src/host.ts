@@ -183,6 +183,7 @@ export async function startHost(config: HostConfig, io: HostIo = { stdout: (s) =
         drainTimeoutMs: config.drainTimeoutMs,
         callTimeoutMs: config.callTimeoutMs,
         gateTimeoutMs: config.gateTimeoutMs,
+        checkpointMs: config.checkpointMs,
         logger: SILENT_LOGGER,
         // The host's services (plugins declare `uses: ['kv']`) and each plugin's config.
         services: { kv: kv.service() },

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -126,6 +126,33 @@ describe('hotswap-host as a process', () => {
     expect(await p.exit).toBe(0)
     expect((await readdir(join(dirs.state, 'state'))).some((f) => f.startsWith('counter@'))).toBe(true)
   })
+
+  it('a plugin thread that cannot be ended (blocked reading a FIFO): the host still stops, saves the others and says why it ends by SIGKILL', async () => {
+    const root = join(dirs.root, 'wedged')
+    const plugins = join(root, 'plugins')
+    await mkdir(plugins, { recursive: true })
+    const fifo = join(root, 'fifo')
+    execFileSync('mkfifo', [fifo])
+    await writeFile(join(plugins, 'counter.mjs'), counterSource('1.0.0'))
+    await writeFile(join(plugins, 'blocker.mjs'), `import { readFileSync } from 'node:fs'\nexport default { name: 'blocker', version: '1.0.0', setup() { return { block: () => readFileSync(${JSON.stringify(fifo)}, 'utf8') } } }\n`)
+    const state = join(root, 'state')
+    const p = run([plugins, '--port', '0', '--state-dir', state, '--log-format', 'json', '--call-timeout-ms', '300'])
+    const exit = new Promise<NodeJS.Signals | null>((resolve) => p.child.on('exit', (_code, signal) => resolve(signal)))
+    const json = (): Record<string, unknown>[] => p.lines.filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+    await until(() => json().some((l) => typeof l.url === 'string') && json().filter((l) => l.event === 'reload' && l.outcome === 'success').length === 2, 15_000, 'the host and both plugins')
+    const url = json().find((l) => typeof l.url === 'string')!.url as string
+    const token = readFileSync(join(state, 'api-token'), 'utf8').trim()
+    const call = (id: string, method: string): Promise<{ status: number; json: unknown }> =>
+      send(url, { path: `/api/plugins/${id}/call`, method: 'POST', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ method, args: [] }) })
+    expect((await call('counter', 'inc')).status).toBe(200)
+    const blocked = await call('blocker', 'block')
+    expect(blocked.json, JSON.stringify(blocked.json)).toMatchObject({ error: { cause: { code: 'CALL_TIMEOUT' } } })
+    p.child.kill('SIGTERM')
+    expect(await exit).toBe('SIGKILL')
+    expect(p.stderr()).toMatch(/1 plugin thread could not be ended \(blocked in a system call or inside V8; see the log\).*the state of every other plugin is saved; ending the process with SIGKILL/)
+    expect(JSON.stringify(json())).toMatch(/did not end within 2000 ms of being terminated/)
+    expect((await readdir(join(state, 'state'))).some((f) => f.startsWith('counter@'))).toBe(true)
+  }, 60_000)
 
   it('6: Ctrl-C under pnpm (the start script, signal to the whole process group) is a clean stop: exit 0, no pnpm error', async () => {
     // The real start script of this package, run by the real pnpm, on the bundled CLI.

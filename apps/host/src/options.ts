@@ -39,6 +39,8 @@ export interface HostConfig {
   readonly callTimeoutMs: number
   /** How long a reload may hold callers after the drain (state move and setup), in ms. */
   readonly gateTimeoutMs: number
+  /** Every this many ms a plugin's changed state is stored (what a crash, a lost pool worker or a killed host goes back to); 0: only on reloads and stops. */
+  readonly checkpointMs: number
   /** Terminal view or JSON logs. */
   readonly logFormat: LogFormat
   /** The lowest level logged. */
@@ -87,6 +89,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'drainTimeoutMs', flag: '--drain-timeout-ms <ms>', env: 'HOTSWAP_DRAIN_TIMEOUT_MS', description: 'wait this long for calls in flight on a reload', defaultText: '5000', parse: (v, w) => parseInteger(v, w, 0, 600_000) },
   { key: 'callTimeoutMs', flag: '--call-timeout-ms <ms>', env: 'HOTSWAP_CALL_TIMEOUT_MS', description: 'fail a plugin call running longer and terminate its worker', defaultText: '30000', parse: (v, w) => parseInteger(v, w, 1, 86_400_000) },
   { key: 'gateTimeoutMs', flag: '--gate-timeout-ms <ms>', env: 'HOTSWAP_GATE_TIMEOUT_MS', description: 'hold callers at most this long for a reload\'s state move and setup', defaultText: '1000', parse: (v, w) => parseInteger(v, w, 1, 600_000) },
+  { key: 'checkpointMs', flag: '--checkpoint-ms <ms>', env: 'HOTSWAP_CHECKPOINT_MS', description: 'store each plugin\'s changed state this often (0: only on reloads and stops)', defaultText: '5000', parse: (v, w) => parseInteger(v, w, 0, 86_400_000) },
   { key: 'logFormat', flag: '--log-format <format>', env: 'HOTSWAP_LOG_FORMAT', description: 'pretty (terminal view) | json (pino lines)', defaultText: 'pretty', parse: (v, w) => parseChoice(v, w, ['pretty', 'json']) },
   { key: 'logLevel', flag: '--log-level <level>', env: 'HOTSWAP_LOG_LEVEL', description: 'trace | debug | info | warn | error | silent', defaultText: 'info', parse: (v, w) => parseChoice(v, w, ['trace', 'debug', 'info', 'warn', 'error', 'silent']) },
   { key: 'rateLimit', flag: '--rate-limit <n>', env: 'HOTSWAP_RATE_LIMIT', description: 'reload/rollback/enable/disable requests per minute', defaultText: '30', parse: (v, w) => parseInteger(v, w, 1, 100_000) },
@@ -107,6 +110,7 @@ export const DEFAULTS: Omit<HostConfig, 'dirs' | 'stateDir' | 'configFile' | 'pl
   drainTimeoutMs: 5000,
   callTimeoutMs: 30_000,
   gateTimeoutMs: 1000,
+  checkpointMs: 5000,
   logFormat: 'pretty',
   logLevel: 'info',
   rateLimit: 30,

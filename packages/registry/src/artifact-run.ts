@@ -28,8 +28,12 @@ interface ModuleStatics {
  */
 export function runnableCode(artifact: PluginArtifact): string {
   if (artifact.sourceMap === undefined) return artifact.code
-  return `${artifact.code}\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(artifact.sourceMap).toString('base64')}\n`
+  return `${artifact.code}\n${INLINE_SOURCE_MAP}${Buffer.from(artifact.sourceMap).toString('base64')}\n`
 }
+
+// Kept off the start of a line in this package's bundle: a line starting with it is taken for the
+// bundle's own source map by tools that read one (Vite did, and failed to parse it).
+const INLINE_SOURCE_MAP = '//# sourceMappingURL=data:application/json;charset=utf-8;base64,'
 
 /** The parameters of a CommonJS module's function, as Node's own loader passes them. */
 const CJS_PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname']

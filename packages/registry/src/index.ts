@@ -7,6 +7,7 @@ export { CallAbortedError } from './call-aborted.js'
 export type { CallOptions } from './call-aborted.js'
 export type { RegistryErrorCode } from './errors.js'
 export { WorkerLostError } from './worker-lost.js'
+export { abandonedThreads } from './worker-end.js'
 export type { LifecycleState } from './lifecycle.js'
 export type {
   EventBase,

@@ -8,7 +8,8 @@ import { filter, take, timeout, toArray } from 'rxjs/operators'
 import { poolLoader } from './pool-loader.js'
 import type { PoolLoaderOptions } from './pool-loader.js'
 import { createPluginRegistry } from './registry.js'
-import type { PluginRegistry } from './registry-types.js'
+import type { PluginRegistry, RegistryOptions } from './registry-types.js'
+import { memoryStateStore } from './state-store.js'
 import type { RegistryEvent } from './events.js'
 import { WorkerLostError } from './worker-lost.js'
 import { put, quiet, rejection, sandbox } from './test-support.js'
@@ -39,8 +40,8 @@ describe('pool worker loss', () => {
   const box = sandbox()
 
   /** 20 counters at 1 saved (a reload stores the snapshot), then at 2 in memory only, and the culprit. */
-  async function setUp(options: PoolLoaderOptions, culprit: string, callTimeoutMs = 1000): Promise<{ registry: PluginRegistry; ids: string[] }> {
-    const registry = (box.registry = createPluginRegistry({ loader: poolLoader({ size: 1, dropTimeoutMs: 300, memoryIntervalMs: 0, ...options }), logger: quiet, callTimeoutMs }))
+  async function setUp(options: PoolLoaderOptions, culprit: string, callTimeoutMs = 1000, more: RegistryOptions = {}): Promise<{ registry: PluginRegistry; ids: string[] }> {
+    const registry = (box.registry = createPluginRegistry({ loader: poolLoader({ size: 1, dropTimeoutMs: 300, memoryIntervalMs: 0, ...options }), logger: quiet, callTimeoutMs, ...more }))
     const ids = Array.from({ length: 20 }, (_, i) => `t${i}`)
     for (const id of ids) await registry.load(await put(box.dir, `${id}.cjs`, counter(id)))
     await registry.load(await put(box.dir, 'culprit.cjs', culprit))
@@ -99,6 +100,24 @@ describe('pool worker loss', () => {
     const done = await expectRestored(registry, ids, restored)
     expect(done[0]?.reason).toMatch(/hog@1\.0\.0 ended the worker/)
     expect(registry.status('hog').state).toBe('Failed')
+  }, 120_000)
+
+  it('with checkpointMs, co-tenants come back with the state of their last checkpoint, not of their last reload', async () => {
+    const store = memoryStateStore()
+    const crash = counter('crash', `exit() { setTimeout(() => process.exit(7), 5); return 'bye' },`)
+    const { registry, ids } = await setUp({}, crash, 1000, { stateStore: store, checkpointMs: 50 })
+    for (const id of ids) expect(await registry.get(id).call('increment')).toBe(3)
+    const checkpointed = async (): Promise<boolean> => (await Promise.all(ids.map((id) => store.latest(id)))).every((s) => (s?.data as { count: number } | undefined)?.count === 3)
+    for (let i = 0; i < 300 && !(await checkpointed()); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(await checkpointed()).toBe(true)
+    expect((await store.latest('t0'))?.metadata).toMatchObject({ reason: 'checkpoint' })
+    const restored = events(registry, 'restored', ids, 20)
+    const lostState = events(registry, 'stateLost', ids, 20)
+    expect(await registry.get('crash').call('exit')).toBe('bye')
+    await restored
+    // each restored from its checkpoint (3), not from the snapshot of its reload (1)
+    expect(await Promise.all(ids.map((id) => registry.get(id).call('get')))).toEqual(ids.map(() => 3))
+    for (const e of await lostState) expect(e.restoredFrom?.version).toBe('1.0.0')
   }, 120_000)
 
   it('a plugin that crashes its worker (process.exit, a throw in a timer): the others are restored, it stays Failed', async () => {

@@ -8,6 +8,7 @@ import { POOL_BOOTSTRAP, TENANT_BOOTSTRAP } from './pool-bootstrap.js'
 import { TenantMemory } from './pool-memory.js'
 import type { LeakRule } from './pool-memory.js'
 import type { WorkerLoss } from './worker-lost.js'
+import { ABANDON_AFTER_MS, endWorker } from './worker-end.js'
 
 /** A reply on a pool worker's control port, checked. */
 interface ControlReply {
@@ -284,7 +285,7 @@ export class PoolWorker {
     } catch {
       // stuck (or gone): the thread belongs to a loop no one can stop; end it for every tenant
       this.#dropping = tenant
-      await this.#worker.terminate()
+      await this.#end()
     }
     this.#reap()
   }
@@ -324,7 +325,7 @@ export class PoolWorker {
       () => {
         const blamed = Atomics.load(this.#running, 0)
         this.#stuck = blamed
-        void this.#worker.terminate()
+        void this.#end()
         return blamed
       },
     ).finally(() => {
@@ -346,7 +347,19 @@ export class PoolWorker {
   /** Ends the worker and every tenant in it (the pool closing: nobody is blamed, nothing restored). */
   async terminate(): Promise<void> {
     this.#closing = true
-    await this.#worker.terminate()
+    await this.#end()
+  }
+
+  /**
+   * Terminates the worker; when its thread does not end (blocked in a system call or inside V8),
+   * it is abandoned and its tenants are let go as if it had exited, so that the others are
+   * restored elsewhere and nothing waits for it forever.
+   */
+  #end(): Promise<void> {
+    return endWorker(this.#worker, () => {
+      this.#cause ??= new Error(`its thread did not end within ${ABANDON_AFTER_MS} ms of being terminated (blocked in a system call or inside V8) and was left behind; this process cannot exit normally while it runs`)
+      this.#onExit(1)
+    })
   }
 
   /** The tenant whose code entered the worker last (else the one whose drop timed out). */
@@ -373,7 +386,7 @@ export class PoolWorker {
     const reply = parseControlReply(raw)
     if (typeof reply === 'string') {
       this.#cause = new Error(`the pool worker broke its control protocol (${reply})`)
-      void this.#worker.terminate()
+      void this.#end()
       return
     }
     const pending = this.#pending.get(reply.tid)

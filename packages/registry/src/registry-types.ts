@@ -49,6 +49,14 @@ export interface RegistryOptions {
    * for none.
    */
   readonly callTimeoutMs?: number | undefined
+  /**
+   * Every this many ms, each Running plugin with `saveState()` is asked for its state, and the
+   * state is stored when it changed since the last checkpoint (in the plugin's turn, never during
+   * one of its reloads). A version that is lost (its worker crashed, a pool co-tenant held its
+   * thread, the host was killed) then starts again from at most this old a state instead of
+   * the one from its last reload. Default `0`: off (state is stored on reloads and unloads only).
+   */
+  readonly checkpointMs?: number | undefined
   /** Keep the previous version loaded after a reload so that `rollback()` is instant. Default `true`. */
   readonly keepPrevious?: boolean | undefined
   /** Where log lines go besides `events$`. Default `console`. */

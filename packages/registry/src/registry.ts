@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { Subject, asyncScheduler } from 'rxjs'
+import { Subject, Subscription, asyncScheduler } from 'rxjs'
 import type { Observable, SchedulerLike } from 'rxjs'
 import { major } from 'semver'
 import { RegistryError } from './errors.js'
@@ -26,6 +26,7 @@ import { memoryStateStore } from './state-store.js'
 import type { PluginStateSnapshot, RegistryStateStore } from './state-store.js'
 import type { CallSettled, PluginRegistry, PluginStatus, RegistryLogger, RegistryOptions } from './registry-types.js'
 import { wasmLoader } from './wasm-loader.js'
+import { checkpointEvery, inBatches, stateDigest } from './checkpoints.js'
 import { durationClock, within } from './clock.js'
 import { workerLoader } from './worker-loader.js'
 
@@ -99,6 +100,8 @@ interface Entry {
   ops: Promise<unknown>
   /** Set while a version lost with its pool worker is restored: calls wait for it. */
   restoring?: Promise<void> | undefined
+  /** The digest of the state a checkpoint last stored, and of which version (only that one's counts). */
+  checkpointed?: { readonly plugin: LoadedPlugin; readonly digest: string } | undefined
 }
 
 /** A reloadMany() batch: the ids that change together and their versions prepared up front. */
@@ -134,6 +137,7 @@ class Registry implements PluginRegistry {
   readonly #handles = new Map<string, PluginHandle<object>>()
   readonly #contract: RegistryContract
   readonly #callListeners = new Set<(call: CallSettled) => void>()
+  readonly #checkpoints: Subscription
   #closed: RegistryError | undefined
 
   constructor(options: RegistryOptions) {
@@ -147,11 +151,13 @@ class Registry implements PluginRegistry {
     this.#saveStateTimeoutMs = limit(options, 'saveStateTimeoutMs', 10_000)
     this.#disposeTimeoutMs = limit(options, 'disposeTimeoutMs', 10_000)
     this.#callTimeoutMs = limit(options, 'callTimeoutMs', 30_000)
+    const checkpointMs = limit(options, 'checkpointMs', 0)
     this.#keepPrevious = options.keepPrevious ?? true
     this.#logger = options.logger ?? console
     this.#scheduler = options.scheduler ?? asyncScheduler
     this.#elapsed = durationClock(this.#scheduler)
     this.events$ = this.#events.asObservable()
+    this.#checkpoints = checkpointMs > 0 && Number.isFinite(checkpointMs) ? checkpointEvery(this.#scheduler, checkpointMs, () => this.#checkpointAll()) : new Subscription()
     this.#contract = new RegistryContract(options, {
       graph: () => this.#graph(),
       handle: (id) => this.#stable(id),
@@ -386,6 +392,7 @@ class Registry implements PluginRegistry {
   async close(): Promise<void> {
     if (this.#closed !== undefined) return
     this.#closed = new RegistryError('CLOSED', 'the plugin registry is closed')
+    this.#checkpoints.unsubscribe()
     const closed = this.#closed
     await Promise.all(
       [...this.#entries.values()].map((entry) =>
@@ -634,6 +641,36 @@ class Registry implements PluginRegistry {
     this.#emit({ type: 'unloaded', id: entry.id, version: plugin.version, at: this.#scheduler.now() })
   }
 
+  // --- checkpoints ---------------------------------------------------------------------
+
+  /** A round of checkpoints: every Running plugin with `saveState()`, 8 at a time, each in its turn of operations. */
+  async #checkpointAll(): Promise<void> {
+    const due = [...this.#entries.values()].filter((entry) => this.#checkpointable(entry))
+    await inBatches(due, 8, (entry) =>
+      this.#serial(entry, () => this.#checkpoint(entry)).catch((error: unknown) => {
+        this.#log({ level: 'warn', message: `${entry.id}: the periodic checkpoint of its state failed (${(error as Error).message}); its state since the last stored snapshot is only in memory until the next one succeeds` }, entry.id)
+      }),
+    )
+  }
+
+  #checkpointable(entry: Entry): boolean {
+    return this.#closed === undefined && entry.life.state === 'Running' && entry.active.alive && entry.active.hasSaveState && entry.gone === undefined && entry.restoring === undefined
+  }
+
+  /** Stores the serving version's state when it changed since the last checkpoint of that version. */
+  async #checkpoint(entry: Entry): Promise<OpResult<undefined>> {
+    const done = { value: undefined }
+    if (!this.#checkpointable(entry)) return done
+    const plugin = entry.active
+    const snapshot = await this.#captureState(entry, plugin, 'checkpoint')
+    if (snapshot === undefined || entry.active !== plugin) return done
+    const digest = stateDigest(snapshot.data)
+    if (entry.checkpointed?.plugin === plugin && entry.checkpointed.digest === digest) return done
+    await this.#persist(snapshot, entry, plugin)
+    entry.checkpointed = { plugin, digest }
+    return done
+  }
+
   // --- helpers -------------------------------------------------------------------------
 
   #serial<T>(entry: Entry, op: () => Promise<OpResult<T>>): Promise<T> {
@@ -874,7 +911,7 @@ function asRegistryError(cause: unknown, code: 'LOAD_FAILED' | 'SAVE_STATE_FAILE
   return new RegistryError(code, `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
 }
 
-function limit(options: RegistryOptions, key: keyof RegistryOptions & `${string}TimeoutMs`, fallback: number): number {
+function limit(options: RegistryOptions, key: keyof RegistryOptions & (`${string}TimeoutMs` | 'checkpointMs'), fallback: number): number {
   const value = options[key]
   if (value === undefined) return fallback
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {

@@ -10,6 +10,7 @@ import { WORKER_BOOTSTRAP } from './worker-bootstrap.js'
 import type { OutputBudget } from './worker-output.js'
 import { WorkerPlugin } from './worker-plugin.js'
 import type { Spawned } from './worker-plugin.js'
+import { endWorker } from './worker-end.js'
 
 /** Options of {@link workerLoader}. */
 export interface WorkerLoaderOptions {
@@ -111,7 +112,7 @@ class WorkerLoader implements Loader {
     this.#spare = undefined
     if (spare !== undefined) {
       spare.port.close()
-      await spare.worker.terminate()
+      await endWorker(spare.worker)
     }
   }
 

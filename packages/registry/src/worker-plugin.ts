@@ -22,6 +22,7 @@ import type { ConfigCheck, PluginContractInfo } from './contract.js'
 import { parseContractInfo, STREAM_WINDOW, workerSetupInit, workerStream, WorkerContractHost } from './worker-contract.js'
 import { BODY_WINDOW, hasRequest, packArgs, responseOf } from './worker-web.js'
 import type { StreamConsumer, StreamPort } from './streams.js'
+import { ABANDON_AFTER_MS, endWorker } from './worker-end.js'
 
 /**
  * What {@link WorkerPlugin} uses of a Worker.
@@ -369,7 +370,7 @@ export class WorkerPlugin implements LoadedPlugin {
     this.#alive = false
     this.#rejectAll(new RegistryError('WORKER_CRASHED', `${this.#label} was disposed`, { pluginId: this.name }))
     this.#port.close()
-    await this.#worker.terminate()
+    await endWorker(this.#worker, () => this.#abandoned())
     this.#output.close()
   }
 
@@ -557,9 +558,15 @@ export class WorkerPlugin implements LoadedPlugin {
     this.#endError = reason
     this.#rejectAll(reason)
     this.#port.close()
-    void this.#worker.terminate()
+    void endWorker(this.#worker, () => this.#abandoned())
     this.#output.close()
     this.#notify(reason)
+  }
+
+  /** The terminated thread did not end (see `worker-end.ts`): said out loud, then treated as ended. */
+  #abandoned(): void {
+    this.#options.log({ level: 'error', message: `the thread of ${this.#label} did not end within ${ABANDON_AFTER_MS} ms of being terminated (blocked in a system call or inside V8); it is left behind, and this process cannot exit normally while it runs` })
+    this.#onExit(1)
   }
 
   #onExit(code: number): void {
