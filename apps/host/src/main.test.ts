@@ -147,6 +147,8 @@ describe('hotswap-host as a process', () => {
     expect((await call('counter', 'inc')).status).toBe(200)
     const blocked = await call('blocker', 'block')
     expect(blocked.json, JSON.stringify(blocked.json)).toMatchObject({ error: { cause: { code: 'CALL_TIMEOUT' } } })
+    expect(blocked.status).toBe(422)
+    expect(json().filter((l) => l.code === 'INTERNAL')).toEqual([]) // a failed call is the plugin's 422, not a host error in the log
     p.child.kill('SIGTERM')
     expect(await exit).toBe('SIGKILL')
     expect(p.stderr()).toMatch(/1 plugin thread could not be ended \(blocked in a system call or inside V8; see the log\).*the state of every other plugin is saved; ending the process with SIGKILL/)

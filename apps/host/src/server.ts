@@ -404,6 +404,7 @@ function sendError(error: FastifyError | Refusal | Error, request: FastifyReques
 
 function classify(error: Error & { statusCode?: number; code?: string; validation?: unknown }): { status: number; code: string; message: string } {
   if (error instanceof Refusal) return { status: error.statusCode, code: error.code, message: error.message }
+  if (error instanceof PluginCallError) return { status: error.status, code: error.code, message: error.message }
   if (error.validation !== undefined) return { status: 400, code: 'INVALID_REQUEST', message: error.message }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

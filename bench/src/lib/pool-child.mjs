@@ -2,6 +2,7 @@
 // prints one JSON line. `recover` uses one pool worker, so every co-tenant shares the looping one's. Usage: node pool-child.mjs load|soak|recover <loader> <n>
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import v8 from 'node:v8'
 import { join } from 'node:path'
 import { buildArtifact, createPluginRegistry, inProcessLoader, poolLoader, workerLoader } from '@hotswap/registry'
 
@@ -76,14 +77,44 @@ try {
     // (realms and their messages outlive scavenges) and keeps it; that one-time growth (~20 MB, a
     // plateau, reported apart as warmUpGrowthMB) is not what the soak looks for: memory that keeps
     // growing with every reload.
+    // The warm-up ends once V8 has stopped sizing the new space: at least WARM_UP reloads, and the
+    // new space the same size over the last 1,000 (it can take 1,000-2,000 reloads to reach its
+    // maximum; a fixed warm-up sometimes left that step inside the soak). At most 5 × WARM_UP.
+    const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0
     const start = process.memoryUsage().rss
-    for (let i = 0; i < WARM_UP; i++) await registry.reload('soak')
+    let warmUp = 0
+    for (let same = 0, last = -1; warmUp < WARM_UP || (same < 4 && warmUp < 5 * WARM_UP); warmUp += 250) {
+      for (let i = 0; i < 250; i++) await registry.reload('soak')
+      const size = newSpace()
+      same = size === last ? same + 1 : 0
+      last = size
+    }
     await settle()
     const before = process.memoryUsage().rss
-    for (let i = 0; i < n; i++) await registry.reload('soak')
+    // RSS every 1,000 reloads: the trend (Theil-Sen slope) tells a leak (steady growth) from a step
+    const samples = [[0, before]]
+    for (let i = 1; i <= n; i++) {
+      await registry.reload('soak')
+      if (i % 1000 === 0 && i < n) {
+        await settle()
+        samples.push([i, process.memoryUsage().rss])
+      }
+    }
     await settle()
     const after = process.memoryUsage().rss
-    out = { loader: loaderName, reloads: n, warmUpReloads: WARM_UP, warmUpGrowthMB: round((before - start) / 2 ** 20, 1), rssGrowthMB: round((after - before) / 2 ** 20, 1) }
+    samples.push([n, after])
+    const slopes = []
+    for (let i = 0; i < samples.length; i++) for (let j = i + 1; j < samples.length; j++) slopes.push((samples[j][1] - samples[i][1]) / (samples[j][0] - samples[i][0]))
+    const trend = slopes.length === 0 ? 0 : p50(slopes) * n
+    out = {
+      loader: loaderName,
+      reloads: n,
+      warmUpReloads: warmUp,
+      warmUpGrowthMB: round((before - start) / 2 ** 20, 1),
+      rssGrowthMB: round((after - before) / 2 ** 20, 1),
+      rssTrendMB: round(trend / 2 ** 20, 1),
+      rssSamplesMB: samples.map(([, rss]) => round(rss / 2 ** 20, 1)),
+    }
   } else {
     const ids = Array.from({ length: n }, (_, i) => `t${i}`)
     for (const id of ids) {

@@ -5,7 +5,7 @@
 //
 // Knobs (environment): POOL_COUNTS (default "10,100,1000"), POOL_WORKER_MAX (default 100: a
 // worker per plugin costs ~8.6 MB), POOL_SOAK (default 2000 reloads; `--long`: 10000, the
-// issue's soak; POOL_SOAK_WARM_UP, default 1000 reloads before its baseline), POOL_ROUNDS (default 1; `--long`: 3 interleaved rounds, medians).
+// issue's soak; POOL_SOAK_WARM_UP, default at least 1000 reloads before its baseline, until V8's new space stops growing), POOL_ROUNDS (default 1; `--long`: 3 interleaved rounds, medians).
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -47,7 +47,7 @@ export async function run({ log, flags = [] }) {
     ...Object.fromEntries(['rssMB', 'buildAllMs', 'loadAllMs', 'reloadP50Ms', 'callP50Us'].map((k) => [k, median(rs.map((r) => r[k]))])),
   }))
   const s = await inChild(['soak', 'pool', String(soakReloads)])
-  log(`pool soak: ${s.reloads} reloads after ${s.warmUpReloads} to warm up, RSS growth ${s.rssGrowthMB} MB (the warm-up itself: ${s.warmUpGrowthMB} MB, V8 sizing the young generation once)`)
+  log(`pool soak: ${s.reloads} reloads after ${s.warmUpReloads} to warm up, RSS growth ${s.rssGrowthMB} MB, trend ${s.rssTrendMB} MB (the warm-up itself: ${s.warmUpGrowthMB} MB, V8 sizing the young generation once); RSS every 1,000 reloads: ${s.rssSamplesMB.join(', ')} MB`)
   const rec = await inChild(['recover', 'pool', '20'])
   log(`pool recovery: looping call rejected after ${rec.timeoutMs} ms (callTimeoutMs 500 + drop bound); its 20 co-tenants lost their worker at ${rec.lossMs} ms and all served again ${rec.servedAgainAfterLossMs} ms later, restored on their own (slowest restore ${rec.restoreMaxMs} ms)`)
   const at = (loader, n) => rows.find((r) => r.loader === loader && r.n === n)

@@ -61,7 +61,8 @@ function walk(o, path, depth) {
   if (o === null || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o) || depth > 5) return
   seen.add(o)
   if (o instanceof wt.MessagePort && o !== wt.parentPort) found.push(path)
-  for (const k of Reflect.ownKeys(o)) { let v; try { v = o[k] } catch { continue } walk(v, path + '.' + String(k), depth + 1) }
+  // a getter read on the wrong receiver may answer with a rejected promise (web streams' closed): not ours to crash on
+  for (const k of Reflect.ownKeys(o)) { let v; try { v = o[k] } catch { continue } if (v instanceof Promise) v.catch(() => {}); walk(v, path + '.' + String(k), depth + 1) }
 }`,
       `name: 'probe', version: '1.0.0',
        setup() { return {

@@ -2,6 +2,9 @@
 // Its co-tenants are restored on a healthy worker from their last snapshot without anyone
 // asking; their calls that never reached them run there, those that did fail with WORKER_LOST;
 // the tenant to blame stays Failed.
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, openSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { firstValueFrom } from 'rxjs'
 import { filter, take, timeout, toArray } from 'rxjs/operators'
@@ -12,6 +15,7 @@ import type { PluginRegistry, RegistryOptions } from './registry-types.js'
 import { memoryStateStore } from './state-store.js'
 import type { RegistryEvent } from './events.js'
 import { WorkerLostError } from './worker-lost.js'
+import { abandonedThreads } from './worker-end.js'
 import { put, quiet, rejection, sandbox } from './test-support.js'
 
 const counter = (name: string, extra = ''): string => `
@@ -100,6 +104,25 @@ describe('pool worker loss', () => {
     const done = await expectRestored(registry, ids, restored)
     expect(done[0]?.reason).toMatch(/hog@1\.0\.0 ended the worker/)
     expect(registry.status('hog').state).toBe('Failed')
+  }, 120_000)
+
+  it('a plugin blocked in a system call (reading a FIFO no one writes), which terminate() cannot end: its thread is abandoned, the co-tenants are restored, close() ends', async () => {
+    const fifo = join(box.dir, 'fifo')
+    execFileSync('mkfifo', [fifo])
+    const { registry, ids } = await setUp({}, counter('blocker', `block() { return require('node:fs').readFileSync(${JSON.stringify(fifo)}, 'utf8') },`), 500)
+    const restored = events(registry, 'restored', ids, 20)
+    const abandonedBefore = abandonedThreads()
+    const blocked = await rejection(registry.get('blocker').call('block'))
+    expect(blocked.code).toBe('CALL_TIMEOUT')
+    await restored
+    expect(abandonedThreads()).toBe(abandonedBefore + 1)
+    expect(await Promise.all(ids.map((id) => registry.get(id).call('get')))).toEqual(ids.map(() => 1))
+    expect(registry.status('blocker')).toMatchObject({ state: 'Failed', lastError: { message: expect.stringMatching(/did not end within 2000 ms of being terminated/) } })
+    await registry.close()
+    // let the left-behind thread go, so that this test process can exit: a writer ends its read
+    const fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
+    writeSync(fd, 'x')
+    closeSync(fd)
   }, 120_000)
 
   it('with checkpointMs, co-tenants come back with the state of their last checkpoint, not of their last reload', async () => {
