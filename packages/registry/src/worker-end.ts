@@ -61,7 +61,8 @@ function ended(worker: Terminable, onAbandon: (() => void) | undefined, graceMs:
 
 /**
  * How many worker threads this process terminated and had to leave behind because they did not
- * end (see {@link endWorker}). Such a thread keeps its core busy or blocked, and Node cannot exit
+ * end within 2 s of `terminate()` (blocked in a system call, such as a read of a FIFO no one
+ * writes, or stuck inside V8). Such a thread keeps its core busy or blocked, and Node cannot exit
  * while one runs: `process.exit()` waits for every thread to end. A host that sees a count above
  * 0 when it stops has to end its process another way (the reference host kills itself after
  * saving every other plugin's state).
