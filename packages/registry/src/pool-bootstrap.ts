@@ -1,14 +1,14 @@
 import { pluginExport } from './artifact-run.js'
 import { workerHotWindow } from './hot-window.js'
-import { workerBootstrap } from './worker-bootstrap.js'
+import { WARM_UP, workerBootstrap } from './worker-bootstrap.js'
 
 /**
  * The module-evaluation step of a pool tenant: the worker bootstrap's protocol is unchanged,
- * only `importPlugin` runs `artifact.code` (sent with the tenant) in the tenant's own realm.
+ * only `importPlugin` runs `artifact.code` (sent in the `load` request) in the tenant's own realm.
  */
 const POOL_IMPORT_STEP = String.raw`
 async function importPlugin(m) {
-  return { default: require('hotswap:evaluate')() }
+  return { default: require('hotswap:evaluate')(m.code) }
 }`
 
 /**
@@ -18,7 +18,7 @@ async function importPlugin(m) {
  *
  * @internal
  */
-export const TENANT_BOOTSTRAP: string = workerBootstrap(POOL_IMPORT_STEP)
+export const TENANT_BOOTSTRAP: string = workerBootstrap(POOL_IMPORT_STEP, false)
 
 /**
  * The code a pool worker runs (`new Worker(POOL_BOOTSTRAP, { eval: true })`). It owns the
@@ -70,6 +70,9 @@ const SHARED = ['queueMicrotask', 'structuredClone', 'Buffer', 'URL', 'URLSearch
   'Event', 'EventTarget', 'MessageChannel', 'MessagePort', 'performance', 'fetch', 'Headers', 'Request', 'Response', 'FormData', 'Blob', 'atob', 'btoa', 'crypto',
   'ReadableStream', 'WritableStream', 'TransformStream', 'BroadcastChannel', 'WebAssembly']
 const tenants = new Map()
+// Warmed once for every realm of this worker, while it waits for its first (the realms share
+// this thread's loader, parser and web classes; a realm made meanwhile only finds them built later).
+const warming = ${WARM_UP}
 // Compiled once per worker: each realm runs the same compiled script (V8 shares the code), so a
 // tenant costs its context and its own closures, not a parse of the whole bootstrap.
 const bootScript = new vm.Script('(function (require) {' + TENANT + '\n})', { filename: 'hotswap-pool-tenant.js' })
@@ -91,26 +94,41 @@ function timers(live, tid) {
   const [sm, cm] = wrap(setImmediate, clearImmediate)
   return { setTimeout: st, clearTimeout: ct, setInterval: si, clearInterval: ci, setImmediate: sm, clearImmediate: cm }
 }
+// Creating a context is most of a realm's cost (about 0.5 ms here): one is made ahead for the
+// next version once the worker has been idle for a moment, and the version's own globals (its
+// timers and process) are added to it when it comes.
+let spare
+let spareTimer
+function freshContext() {
+  const sandbox = {}
+  for (const key of SHARED) if (globalThis[key] !== undefined) sandbox[key] = globalThis[key]
+  return vm.createContext(sandbox, { name: 'hotswap-pool-realm' })
+}
+function spareSoon() {
+  clearTimeout(spareTimer)
+  spareTimer = setTimeout(() => { if (spare === undefined) spare = freshContext() }, 50)
+  spareTimer.unref()
+}
 function addTenant(m) {
   const live = new Set()
-  const sandbox = timers(live, m.tid)
-  for (const key of SHARED) if (globalThis[key] !== undefined) sandbox[key] = globalThis[key]
+  const ctx = spare ?? freshContext()
+  spare = undefined
+  Object.assign(ctx, timers(live, m.tid))
   const ownProcess = Object.create(process)
   ownProcess.exit = (code) => { enter(m.tid); process.exit(code) }
   // What reached the tenant: slot 0 holds the highest request id its port delivered (this
   // listener runs before the tenant's own), so the host retries only calls that never arrived.
   const seen = new Int32Array(m.seen)
   m.port.on('message', (r) => { enter(m.tid); if (r !== null && typeof r === 'object' && typeof r.id === 'number' && r.id > seen[0]) Atomics.store(seen, 0, r.id) })
-  sandbox.process = ownProcess
-  const ctx = vm.createContext(sandbox, { name: m.file })
+  ctx.process = ownProcess
   const tenantWt = { ...wt, workerData: { port: m.port, linesPerSecond: m.linesPerSecond, hot } }
   const pluginRequire = createRequire(m.file)
   let evaluated = false
-  function evaluate() {
+  function evaluate(code) {
     if (evaluated) throw new Error('the tenant was evaluated already')
     evaluated = true
     const module = { exports: {}, id: m.file, filename: m.file, loaded: false, paths: pluginRequire.resolve.paths('x') || [], require: pluginRequire }
-    const fn = vm.compileFunction(m.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: m.file, parsingContext: ctx })
+    const fn = vm.compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: m.file, parsingContext: ctx })
     apply(fn, module.exports, [module.exports, pluginRequire, module, m.file, dirname(m.file)])
     module.loaded = true
     return pluginExport(module.exports)
@@ -133,10 +151,11 @@ function addTenant(m) {
     get: () => (console ??= new Console({ stdout: ownProcess.stdout, stderr: ownProcess.stderr })),
     set: (value) => { console = value } })
   tenants.set(m.tid, { port: m.port, live })
+  spareSoon()
 }
 // Per-realm heap: vm.measureMemory lists the worker's live contexts but the main one, newest
-// first; that matches the tenants (newest first) and then the gc context only when the counts
-// agree (a plugin that makes contexts of its own, or a dropped realm not yet collected, shifts
+// first; that matches the spare (when there is one, the newest), the tenants (newest first) and
+// then the gc context only when the counts agree (a plugin that makes contexts of its own, or a dropped realm not yet collected, shifts
 // the list: that round is answered as unattributed).
 async function measureTenants() {
   const emitWarning = process.emitWarning
@@ -146,8 +165,9 @@ async function measureTenants() {
   const result = await measuring
   const others = result.other
   const tids = [...tenants.keys()].reverse()
-  if (others.length !== tids.length + 1) return { attributed: false, heaps: [], contexts: others.length, tenants: tids.length }
-  return { attributed: true, heaps: tids.map((tid, i) => [tid, others[i].jsMemoryEstimate]) }
+  const ahead = spare === undefined ? 0 : 1
+  if (others.length !== tids.length + ahead + 1) return { attributed: false, heaps: [], contexts: others.length, tenants: tids.length }
+  return { attributed: true, heaps: tids.map((tid, i) => [tid, others[i + ahead].jsMemoryEstimate]) }
 }
 function dropTenant(tid) {
   const t = tenants.get(tid)

@@ -4,7 +4,7 @@ import type { ResourceLimits } from 'node:worker_threads'
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs'
 import { every } from './clock.js'
 import type { PluginArtifact } from './artifact.js'
-import { bundleFile, runnableCode } from './artifact-run.js'
+import { bundleFile } from './artifact-run.js'
 import { RegistryError } from './errors.js'
 import { HOT_WINDOW_US, MAX_HOT_WINDOW_US, validHotWindow } from './hot-window.js'
 import type { LoadedPlugin, Loader, PrepareOptions } from './loader.js'
@@ -215,19 +215,31 @@ class Pool implements PoolLoader {
   async #host(host: PoolWorker, artifact: PluginArtifact, options: PrepareOptions): Promise<LoadedPlugin> {
     const { port1, port2 } = new MessageChannel()
     const linesPerSecond = Math.max(1, this.#options.output?.linesPerSecond ?? 1000)
-    let tenant
-    try {
-      tenant = await host.add(port2, runnableCode(artifact), bundleFile(artifact), linesPerSecond, options.loadTimeoutMs)
-    } catch (error) {
-      port1.close()
-      throw error instanceof RegistryError && error.code !== 'SETUP_TIMEOUT'
+    const unhosted = (error: unknown): RegistryError =>
+      error instanceof RegistryError && error.code !== 'SETUP_TIMEOUT'
         ? error
         : new RegistryError('LOAD_FAILED', `${artifact.path}: the pool could not host it: ${(error as Error).message}`, { cause: error })
-    }
-    const plugin = new PoolPlugin(tenant, port1, artifact, options, this.#options.output, this.#hotWindowUs)
-    this.#arm(options.scheduler)
+    let added
     try {
-      await plugin.load()
+      added = await host.add(port2, bundleFile(artifact), linesPerSecond, options.loadTimeoutMs)
+    } catch (error) {
+      port1.close()
+      throw unhosted(error)
+    }
+    const plugin = new PoolPlugin(added.tenant, port1, artifact, options, this.#options.output, this.#hotWindowUs)
+    this.#arm(options.scheduler)
+    // The load request goes out with the realm's creation, not after its reply: one round trip
+    // to the worker fewer per version.
+    const loading = plugin.load()
+    loading.catch(() => undefined)
+    try {
+      await added.created
+    } catch (error) {
+      await plugin.dispose(0)
+      throw unhosted(error)
+    }
+    try {
+      await loading
       return plugin
     } catch (error) {
       await plugin.dispose(0)

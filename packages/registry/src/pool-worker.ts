@@ -259,21 +259,22 @@ export class PoolWorker {
   }
 
   /**
-   * Creates a realm for one version, on `port` (transferred), and evaluates nothing yet.
-   * Rejects with `LOAD_FAILED` when the worker cannot create it, `WORKER_CRASHED` when it ends.
+   * Creates a realm for one version, on `port` (transferred), and evaluates nothing yet (the
+   * version's code comes in its `load` request on that port, which may be sent at once: it
+   * waits in the port until the realm listens). `created` rejects with `LOAD_FAILED` when the
+   * worker cannot create it, `WORKER_CRASHED` when it ends.
    */
-  async add(port: MessagePort, code: string, file: string, linesPerSecond: number, timeoutMs: number): Promise<Tenant> {
+  async add(port: MessagePort, file: string, linesPerSecond: number, timeoutMs: number): Promise<{ tenant: Tenant; created: Promise<void> }> {
     await this.online
     const tenant = new Tenant(this.#nextTid++, this, file, this.#options.leak)
     this.#tenants.set(tenant.tid, tenant)
-    try {
-      const reply = await this.#request({ op: 'tenant', tid: tenant.tid, port, code, file, linesPerSecond, seen: tenant.seen.buffer }, timeoutMs, [port])
-      if (!reply.ok) throw new RegistryError('LOAD_FAILED', `the pool worker could not create a realm for ${file}: ${reply.message ?? 'no reason given'}`)
-      return tenant
-    } catch (error) {
-      this.#tenants.delete(tenant.tid)
-      throw error
-    }
+    const created = this.#request({ op: 'tenant', tid: tenant.tid, port, file, linesPerSecond, seen: tenant.seen.buffer }, timeoutMs, [port]).then(
+      (reply) => {
+        if (!reply.ok) throw new RegistryError('LOAD_FAILED', `the pool worker could not create a realm for ${file}: ${reply.message ?? 'no reason given'}`)
+      },
+    )
+    created.catch(() => this.#tenants.delete(tenant.tid))
+    return { tenant, created }
   }
 
   /** Drops a tenant's realm; terminates the worker when it does not answer in time. */

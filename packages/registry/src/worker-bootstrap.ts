@@ -4,6 +4,26 @@ import { CONTRACT_BOOTSTRAP } from './worker-contract.js'
 import { WEB_BOOTSTRAP } from './worker-web.js'
 
 /**
+ * An expression that warms a fresh worker thread while it waits for its first version, as a
+ * promise that never rejects. The ESM loader and the parser: two imports of a module of 300
+ * functions (the second runs warmed code; nothing is written to disk). And fetch's `Response`,
+ * `Request` and `Headers` with the web streams under them, which Node builds on first use (about
+ * 20 ms in a fresh worker); every call's result is checked against `Response`, so the first call
+ * after a switch would pay for them.
+ *
+ * @internal
+ */
+export const WARM_UP: string = String.raw`(() => {
+  let warm = ''
+  for (let k = 0; k < 300; k++) warm += 'function w' + k + '(a, b) { return a * ' + k + ' + b }\n'
+  warm += 'export default { name: "warm-up", version: "0.0.0", setup() { return {} } }\n'
+  return import('data:text/javascript,' + encodeURIComponent(warm))
+    .then(() => import('data:text/javascript,' + encodeURIComponent(warm + '// again')))
+    .then(() => new Response(new Request('http://localhost/', { method: 'POST', body: 'x', headers: new Headers({ a: 'b' }) }).body).text())
+    .catch(() => undefined)
+})()`
+
+/**
  * The code every plugin worker runs, started with `new Worker(WORKER_BOOTSTRAP, { eval: true })`
  * so that it ships inside the ESM and CJS bundles alike. It waits for a `load` request (a warm
  * spare sits here), imports the plugin, and serves `setup`, `call`, `save`, `dispose`.
@@ -51,14 +71,17 @@ function warmImport() {
   return importPlugin({ entry: file, file: file + '.bundle.js', code })
 }`)
 
+
 /**
  * The bootstrap with another module-evaluation step: `importStep` defines
  * `async function importPlugin(m)` returning the module namespace (`{ default }`) of the
- * version (the pool loader evaluates `artifact.code` in a realm of its own there).
+ * version (the pool loader evaluates `artifact.code` in a realm of its own there). `warm`:
+ * whether it warms the thread while it waits (see {@link WARM_UP}); a pool tenant does not,
+ * its worker did that once for all its realms.
  *
  * @internal
  */
-export function workerBootstrap(importStep: string): string {
+export function workerBootstrap(importStep: string, warm = true): string {
   return String.raw`
 'use strict'
 const wt = require('node:worker_threads')
@@ -154,18 +177,7 @@ const callScope = new AsyncLocalStorage()
 const callControllers = new Map()
 const AbortErrorClass = typeof DOMException === 'function' ? DOMException : AbortSignal.abort().reason.constructor
 const abortError = (text) => new AbortErrorClass(text, 'AbortError')
-// Warm the ESM loader and the parser while this worker waits as a spare, so that a load pays
-// only for its own import; the second import runs warmed code. Nothing is written to disk.
-let warm = ''
-for (let k = 0; k < 300; k++) warm += 'function w' + k + '(a, b) { return a * ' + k + ' + b }\n'
-warm += 'export default { name: "warm-up", version: "0.0.0", setup() { return {} } }\n'
-// Node builds fetch's Response, Request and Headers and the web streams under them on their first
-// use (about 20 ms in a fresh worker), and every call's result is checked against Response: they
-// are built here too, so the first call after a switch does not pay for them.
-const warming = import('data:text/javascript,' + encodeURIComponent(warm))
-  .then(() => import('data:text/javascript,' + encodeURIComponent(warm + '// again')))
-  .then(() => new Response(new Request('http://localhost/', { method: 'POST', body: 'x', headers: new Headers({ a: 'b' }) }).body).text())
-  .catch(() => undefined)
+const warming = ${warm ? WARM_UP : 'Promise.resolve()'}
   // The module-evaluation step's own warm-up, where it has one (the pool's tenants have none).
   .then(() => (typeof warmImport === 'function' ? warmImport() : undefined))
   .catch(() => undefined)
