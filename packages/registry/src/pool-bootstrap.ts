@@ -99,6 +99,8 @@ function timers(live, tid) {
 // timers and process) are added to it when it comes.
 let spare
 let spareTimer
+// measurements in flight: no context is made ahead meanwhile (it would shift their list)
+let measurements = 0
 function freshContext() {
   const sandbox = {}
   for (const key of SHARED) if (globalThis[key] !== undefined) sandbox[key] = globalThis[key]
@@ -106,7 +108,10 @@ function freshContext() {
 }
 function spareSoon() {
   clearTimeout(spareTimer)
-  spareTimer = setTimeout(() => { if (spare === undefined) spare = freshContext() }, 50)
+  spareTimer = setTimeout(() => {
+    if (measurements > 0) spareSoon()
+    else if (spare === undefined) spare = freshContext()
+  }, 50)
   spareTimer.unref()
 }
 function addTenant(m) {
@@ -160,12 +165,14 @@ function addTenant(m) {
 async function measureTenants() {
   const emitWarning = process.emitWarning
   let measuring
+  const ahead = spare === undefined ? 0 : 1
   process.emitWarning = () => undefined // its ExperimentalWarning, once per worker, is noise here
   try { measuring = vm.measureMemory({ mode: 'detailed', execution: 'eager' }) } finally { process.emitWarning = emitWarning }
-  const result = await measuring
+  measurements++
+  let result
+  try { result = await measuring } finally { measurements-- }
   const others = result.other
   const tids = [...tenants.keys()].reverse()
-  const ahead = spare === undefined ? 0 : 1
   if (others.length !== tids.length + ahead + 1) return { attributed: false, heaps: [], contexts: others.length, tenants: tids.length }
   return { attributed: true, heaps: tids.map((tid, i) => [tid, others[i + ahead].jsMemoryEstimate]) }
 }
