@@ -73,7 +73,7 @@ try {
     const path = join(dir, 'soak.cjs')
     await writeFile(path, source('soak', 0))
     await registry.load(path)
-    // Warm-up: V8 grows the host's young generation to its maximum over the first ~1,000 reloads
+    // Warm-up: V8 grows the host's young generation to its maximum over the first 1,000-2,000 reloads
     // (realms and their messages outlive scavenges) and keeps it; that one-time growth (~20 MB, a
     // plateau, reported apart as warmUpGrowthMB) is not what the soak looks for: memory that keeps
     // growing with every reload.
@@ -105,7 +105,7 @@ try {
     samples.push([n, after])
     const slopes = []
     for (let i = 0; i < samples.length; i++) for (let j = i + 1; j < samples.length; j++) slopes.push((samples[j][1] - samples[i][1]) / (samples[j][0] - samples[i][0]))
-    const trend = slopes.length === 0 ? 0 : p50(slopes) * n
+    const trend = p50(slopes) * n // samples hold at least [0, before] and [n, after]
     out = {
       loader: loaderName,
       reloads: n,

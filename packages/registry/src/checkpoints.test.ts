@@ -5,7 +5,7 @@ import { inProcessLoader } from './in-process-loader.js'
 import { createPluginRegistry } from './registry.js'
 import { memoryStateStore } from './state-store.js'
 import type { PluginStateSnapshot, RegistryStateStore } from './state-store.js'
-import { counterSource, put, quiet, sandbox } from './test-support.js'
+import { counterSource, put, quiet, sandbox, until } from './test-support.js'
 import { workerLoader } from './worker-loader.js'
 
 const t = sandbox()
@@ -16,10 +16,6 @@ function recordingStore(): RegistryStateStore & { readonly saved: PluginStateSna
   const inner = memoryStateStore()
   const saved: PluginStateSnapshot[] = []
   return { saved, save: (s) => (saved.push(s), inner.save(s)), latest: (id) => inner.latest(id) }
-}
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  for (const t0 = Date.now(); !check(); await sleep(5)) if (Date.now() - t0 > ms) throw new Error(`not within ${ms} ms`)
 }
 
 describe('checkpoints', () => {

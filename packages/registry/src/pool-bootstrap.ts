@@ -160,8 +160,8 @@ function addTenant(m) {
 }
 // Per-realm heap: vm.measureMemory lists the worker's live contexts but the main one, newest
 // first; that matches the spare (when there is one, the newest), the tenants (newest first) and
-// then the gc context only when the counts agree (a plugin that makes contexts of its own, or a dropped realm not yet collected, shifts
-// the list: that round is answered as unattributed).
+// then the gc context only when the counts agree (a plugin that makes contexts of its own, or a
+// dropped realm not yet collected, shifts the list: that round is answered as unattributed).
 async function measureTenants() {
   const emitWarning = process.emitWarning
   let measuring

@@ -16,7 +16,7 @@ import { memoryStateStore } from './state-store.js'
 import type { RegistryEvent } from './events.js'
 import { WorkerLostError } from './worker-lost.js'
 import { abandonedThreads } from './worker-end.js'
-import { put, quiet, rejection, sandbox } from './test-support.js'
+import { put, quiet, rejection, sandbox, until } from './test-support.js'
 
 const counter = (name: string, extra = ''): string => `
 let count = 0
@@ -131,8 +131,7 @@ describe('pool worker loss', () => {
     const { registry, ids } = await setUp({}, crash, 1000, { stateStore: store, checkpointMs: 50 })
     for (const id of ids) expect(await registry.get(id).call('increment')).toBe(3)
     const checkpointed = async (): Promise<boolean> => (await Promise.all(ids.map((id) => store.latest(id)))).every((s) => (s?.data as { count: number } | undefined)?.count === 3)
-    for (let i = 0; i < 300 && !(await checkpointed()); i++) await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(await checkpointed()).toBe(true)
+    await until(checkpointed, 6000)
     expect((await store.latest('t0'))?.metadata).toMatchObject({ reason: 'checkpoint' })
     const restored = events(registry, 'restored', ids, 20)
     const lostState = events(registry, 'stateLost', ids, 20)

@@ -20,6 +20,13 @@ const packageDir = fileURLToPath(new URL('..', import.meta.url))
 
 export const quiet: RegistryLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }
 
+/** Resolves once `check()` holds (polled every 5 ms); rejects after `ms`. */
+export async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  for (const t0 = Date.now(); !(await check()); await new Promise((resolve) => setTimeout(resolve, 5))) {
+    if (Date.now() - t0 > ms) throw new Error(`not within ${ms} ms`)
+  }
+}
+
 /** A fresh temp directory and its remover. */
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'hotswap-registry-'))

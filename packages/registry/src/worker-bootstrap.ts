@@ -71,7 +71,6 @@ function warmImport() {
   return importPlugin({ entry: file, file: file + '.bundle.js', code })
 }`)
 
-
 /**
  * The bootstrap with another module-evaluation step: `importStep` defines
  * `async function importPlugin(m)` returning the module namespace (`{ default }`) of the

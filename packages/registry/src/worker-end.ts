@@ -1,3 +1,5 @@
+import type { Worker } from 'node:worker_threads'
+
 /**
  * Ending a worker thread that may not end. `worker.terminate()` stops JavaScript, but a thread
  * blocked in a system call (a plugin reading a FIFO no one writes, a hung network mount) or
@@ -11,32 +13,26 @@ export const ABANDON_AFTER_MS = 2000
 
 let abandoned = 0
 
-/** What {@link endWorker} needs of a thread: `worker_threads.Worker`, or a pool tenant's view of one. */
-export interface Terminable {
-  terminate(): Promise<number>
-  unref(): void
-}
-
 /**
- * Terminates `worker` and resolves once it has ended, or after `graceMs` when it has not: the
- * thread is then abandoned (unref'd, counted by {@link abandonedThreads}) and `onAbandon` runs,
- * so that its owner treats it as ended.
+ * Terminates `worker` and resolves once it has ended, or after {@link ABANDON_AFTER_MS} when it
+ * has not: the thread is then abandoned (unref'd, counted by {@link abandonedThreads}) and
+ * `onAbandon` runs, so that its owner treats it as ended.
  *
  * @internal
  */
-export function endWorker(worker: Terminable, onAbandon?: () => void, graceMs: number = ABANDON_AFTER_MS): Promise<void> {
+export function endWorker(worker: Worker, onAbandon?: () => void): Promise<void> {
   // once per thread: a second caller (a dispose after a kill) waits for the same end
   let ending = endings.get(worker)
   if (ending === undefined) {
-    ending = ended(worker, onAbandon, graceMs)
+    ending = ended(worker, onAbandon)
     endings.set(worker, ending)
   }
   return ending
 }
 
-const endings = new WeakMap<Terminable, Promise<void>>()
+const endings = new WeakMap<Worker, Promise<void>>()
 
-function ended(worker: Terminable, onAbandon: (() => void) | undefined, graceMs: number): Promise<void> {
+function ended(worker: Worker, onAbandon: (() => void) | undefined): Promise<void> {
   return new Promise<void>((resolve) => {
     let settled = false
     const timer = setTimeout(() => {
@@ -46,8 +42,8 @@ function ended(worker: Terminable, onAbandon: (() => void) | undefined, graceMs:
       worker.unref()
       onAbandon?.()
       resolve()
-    }, graceMs)
-    // not unref'd: while a thread is being ended the process waits for it (at most graceMs), or
+    }, ABANDON_AFTER_MS)
+    // not unref'd: while a thread is being ended the process waits for it (at most ABANDON_AFTER_MS), or
     // an exit racing a terminate would find the thread still there and wait for it forever
     const done = (): void => {
       if (settled) return

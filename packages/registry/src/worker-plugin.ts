@@ -1,4 +1,5 @@
-import type { MessagePort, Worker } from 'node:worker_threads'
+import { Worker } from 'node:worker_threads'
+import type { MessagePort } from 'node:worker_threads'
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs'
 import { CallTracker } from './call-tracker.js'
 import { after } from './clock.js'
@@ -370,7 +371,7 @@ export class WorkerPlugin implements LoadedPlugin {
     this.#alive = false
     this.#rejectAll(new RegistryError('WORKER_CRASHED', `${this.#label} was disposed`, { pluginId: this.name }))
     this.#port.close()
-    await endWorker(this.#worker, () => this.#abandoned())
+    await this.#end()
     this.#output.close()
   }
 
@@ -558,9 +559,17 @@ export class WorkerPlugin implements LoadedPlugin {
     this.#endError = reason
     this.#rejectAll(reason)
     this.#port.close()
-    void endWorker(this.#worker, () => this.#abandoned())
+    void this.#end()
     this.#output.close()
     this.#notify(reason)
+  }
+
+  /**
+   * Terminates the thread, abandoning it when it does not end (see `worker-end.ts`). A pool
+   * tenant's view is not a thread: its pool worker bounds and abandons its own.
+   */
+  #end(): Promise<unknown> {
+    return this.#worker instanceof Worker ? endWorker(this.#worker, () => this.#abandoned()) : this.#worker.terminate()
   }
 
   /** The terminated thread did not end (see `worker-end.ts`): said out loud, then treated as ended. */
